@@ -1,0 +1,19 @@
+// netco/detail/asio.hpp: the one place netco includes Asio, with the configuration it relies on
+#pragma once
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE
+#endif
+#ifndef ASIO_NO_DEPRECATED
+#define ASIO_NO_DEPRECATED
+#endif
+
+#include <asio/bind_cancellation_slot.hpp>  // per-operation cancellation
+#include <asio/cancellation_signal.hpp>     // cancellation_signal
+#include <asio/executor_work_guard.hpp>     // keeps run() going while netco counts references
+#include <asio/io_context.hpp>              // the reactor of one loop
+#include <asio/ip/tcp.hpp>                  // tcp sockets, acceptors, resolver
+#include <asio/local/stream_protocol.hpp>   // Unix-domain stream sockets
+#include <asio/post.hpp>                    // post
+#include <asio/signal_set.hpp>              // signal waits
+#include <asio/steady_timer.hpp>            // sleep_for, timeouts

@@ -1,0 +1,53 @@
+// netco/error.hpp: netco's own error codes; each message ends with Node's code for the same failure
+#pragma once
+#include <string>        // string
+#include <system_error>  // error_category, error_code, is_error_code_enum
+
+namespace netco {
+
+/// netco's own failures. OS failures keep the OS's codes (std::system_category), so refused,
+/// in use and reset stay distinguishable; timeouts and cancellation use std::errc.
+enum class errc {
+  write_after_end = 1,  ///< a write after end() [ERR_STREAM_WRITE_AFTER_END]
+  socket_closed,        ///< an operation on a destroyed socket [ERR_SOCKET_CLOSED]
+  queue_full,           ///< a bounded queue refused more work [ERR_WORKER_QUEUE_FULL]
+  invalid_argument,     ///< an argument out of its domain [ERR_INVALID_ARG_VALUE]
+  already_bound,        ///< a second bind() [ERR_SOCKET_ALREADY_BOUND]
+  server_not_running,   ///< close() of a server that is not listening [ERR_SERVER_NOT_RUNNING]
+};
+
+namespace detail {
+class netco_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "netco"; }
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::write_after_end:
+        return "write after end [ERR_STREAM_WRITE_AFTER_END]";
+      case errc::socket_closed:
+        return "socket is closed [ERR_SOCKET_CLOSED]";
+      case errc::queue_full:
+        return "queue is full [ERR_WORKER_QUEUE_FULL]";
+      case errc::invalid_argument:
+        return "invalid argument [ERR_INVALID_ARG_VALUE]";
+      case errc::already_bound:
+        return "socket is already bound [ERR_SOCKET_ALREADY_BOUND]";
+    }
+    return "unknown netco error";
+  }
+};
+}  // namespace detail
+
+inline const std::error_category& netco_category() noexcept {
+  static const detail::netco_category category;
+  return category;
+}
+
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), netco_category()};
+}
+
+}  // namespace netco
+
+template <>
+struct std::is_error_code_enum<netco::errc> : std::true_type {};

@@ -1,0 +1,82 @@
+// netco/tcp.hpp: awaitable TCP (listen, accept, connect, stream)
+#pragma once
+#include <cstdint>       // uint16_t
+#include <string>        // string
+#include <string_view>   // string_view
+#include <system_error>  // error_code, system_error
+#include <vector>        // vector
+
+#include "netco/detail/asio.hpp"
+#include "netco/detail/stream.hpp"
+#include "netco/loop.hpp"
+#include "netco/resolve.hpp"
+#include "netco/task.hpp"
+
+namespace netco::tcp {
+
+using endpoint = asio::ip::tcp::endpoint;
+using stream = detail::basic_stream<asio::ip::tcp>;
+using acceptor = detail::basic_acceptor<asio::ip::tcp>;
+
+namespace detail {
+inline acceptor listen_on(loop& owner, const endpoint& at, int backlog, std::error_code& ec) {
+  acceptor result(owner);
+  if (ec) return result;
+  auto& a = result.asio_acceptor();
+  a.open(at.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);  // as Node: quick restarts
+  if (!ec) a.bind(at, ec);
+  if (!ec) a.listen(backlog, ec);
+  if (ec) result.close();
+  ec = netco::detail::normalize(ec);
+  return result;
+}
+}  // namespace detail
+
+/// Listens on host:port (an IPv4 or IPv6 literal, or a name resolved now, before the loop
+/// runs); port 0 picks a free port, which acceptor::port() reports. A busy port fails with
+/// EADDRINUSE. The acceptor belongs to the calling thread's loop.
+inline acceptor listen(std::string_view host, std::uint16_t port, int backlog,
+                       std::error_code& ec) {
+  loop& owner = loop::current();
+  const auto targets = resolve_now(host, port, ec);
+  return detail::listen_on(owner, ec ? endpoint() : targets.front(), backlog, ec);
+}
+inline acceptor listen(std::string_view host, std::uint16_t port, int backlog = 511) {
+  std::error_code ec;
+  acceptor a = listen(host, port, backlog, ec);
+  if (ec) throw std::system_error(ec, "listen " + std::string(host) + ":" + std::to_string(port));
+  return a;
+}
+
+/// Connects to host:port, resolving the name first and trying each address in turn. Throws
+/// std::system_error (ECONNREFUSED, a resolver error...) with the last address's failure.
+inline task<stream> connect(std::string host, std::uint16_t port) {
+  loop& owner = loop::current();
+  std::vector<endpoint> targets = co_await resolve(host, port);
+  asio::ip::tcp::socket socket(owner.context());
+  std::error_code ec;
+  for (const endpoint& target : targets) {
+    if (socket.is_open()) socket.close(ec);
+    co_await netco::detail::connect_awaiter<asio::ip::tcp::socket>(owner, socket, target, &ec);
+    if (!ec) co_return stream(owner, std::move(socket));
+  }
+  throw std::system_error(ec, "connect " + host + ":" + std::to_string(port));
+}
+
+/// As above, without exceptions: a failure is stored in ec and a closed stream returned.
+inline task<stream> connect(std::string host, std::uint16_t port, std::error_code& ec) {
+  loop& owner = loop::current();
+  asio::ip::tcp::socket socket(owner.context());
+  std::error_code ignored_close_error;
+  std::vector<endpoint> targets = co_await resolve(host, port, ec);
+  for (const endpoint& target : targets) {
+    if (socket.is_open()) socket.close(ec);
+    co_await netco::detail::connect_awaiter<asio::ip::tcp::socket>(owner, socket, target, &ec);
+    if (!ec) break;
+  }
+  if (ec) socket.close(ignored_close_error);
+  co_return stream(owner, std::move(socket));
+}
+
+}  // namespace netco::tcp

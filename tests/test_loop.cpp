@@ -1,0 +1,161 @@
+// tests/test_loop.cpp: the loop's exit rule, spawn's error reporting, cross-thread posting
+#include "netco/loop.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#include "netco/signal.hpp"
+#include "netco/spawn.hpp"
+#include "netco/timer.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+struct counted {
+  static inline int alive = 0;
+  counted() { ++alive; }
+  counted(const counted&) { ++alive; }
+  ~counted() { --alive; }
+};
+}  // namespace
+
+TEST_CASE("run() returns at once when nothing keeps the loop alive") {
+  netco::loop l;
+  l.run();
+  CHECK(l.refs() == 0);
+}
+
+TEST_CASE("a pending timer keeps the loop alive; run() returns after it") {
+  netco::loop l;
+  bool woke = false;
+  netco::spawn(l, [](bool& w) -> netco::task<> {
+    co_await netco::sleep_for(20ms);
+    w = true;
+  }(woke));
+  netco_test::detail::run_with_watchdog(l, 5s);
+  CHECK(woke);
+}
+
+TEST_CASE("an exception escaping a spawned task is rethrown from run()") {
+  netco::loop l;
+  netco::spawn(l, []() -> netco::task<> {
+    co_await netco::sleep_for(1ms);
+    throw std::runtime_error("escaped");
+  }());
+  CHECK_THROWS_WITH_AS(l.run(), "escaped", std::runtime_error);
+}
+
+TEST_CASE("an error handler receives spawned failures instead, and the loop goes on") {
+  netco::loop l;
+  int failures = 0;
+  bool later_ran = false;
+  l.set_error_handler([&](std::exception_ptr) { ++failures; });
+  netco::spawn(l, []() -> netco::task<> {
+    throw std::runtime_error("first");
+    co_return;
+  }());
+  netco::spawn(l, [](bool& ran) -> netco::task<> {
+    co_await netco::sleep_for(5ms);
+    ran = true;
+  }(later_ran));
+  netco_test::detail::run_with_watchdog(l, 5s);
+  CHECK(failures == 1);
+  CHECK(later_ran);
+}
+
+TEST_CASE("stop() ends run() even while work is pending; run() can resume it") {
+  netco::loop l;
+  int ticks = 0;
+  netco::spawn(l, [](netco::loop& self, int& t) -> netco::task<> {
+    for (t = 0; t < 3; ++t) {
+      co_await netco::sleep_for(1ms);
+      if (t == 0) self.stop();
+    }
+  }(l, ticks));
+  l.run();
+  CHECK(ticks == 1);
+  netco_test::detail::run_with_watchdog(l, 5s);
+  CHECK(ticks == 3);
+}
+
+TEST_CASE("posting from other threads is safe and every post runs") {
+  netco::loop l;
+  std::atomic<int> ran{0};
+  constexpr int per_thread = 10'000;
+  // Hold a reference while the posters run, as a worker-pool job does.
+  l.ref();
+  std::thread a([&] {
+    for (int i = 0; i < per_thread; ++i) l.post([&] { ++ran; });
+  });
+  std::thread b([&] {
+    for (int i = 0; i < per_thread; ++i) l.post([&] { ++ran; });
+  });
+  std::thread releaser([&] {
+    a.join();
+    b.join();
+    l.post([&] { l.unref(); });
+  });
+  netco_test::detail::run_with_watchdog(l, 10s);
+  releaser.join();
+  CHECK(ran == 2 * per_thread);
+}
+
+TEST_CASE("schedule() moves a coroutine to another loop's thread") {
+  netco::loop other;
+  std::thread::id other_thread;
+  other.ref();  // keep it running until the coroutine is done
+  std::thread t([&] {
+    other_thread = std::this_thread::get_id();
+    other.run();
+  });
+  std::thread::id ran_on;
+  netco_test::run([](netco::loop& target, std::thread::id& id) -> netco::task<> {
+    netco::loop& home = netco::loop::current();
+    home.ref();  // the coroutine leaves: keep its home loop running until it is back
+    co_await target.schedule();
+    id = std::this_thread::get_id();
+    co_await home.schedule();
+    home.unref();
+    CHECK(home.in_loop_thread());
+    target.post([&target] { target.unref(); });
+  }(other, ran_on));
+  t.join();
+  CHECK(ran_on == other_thread);
+}
+
+TEST_CASE("a signal wait does not keep the loop alive (Node's rule)") {
+  netco::loop l;
+  bool done = false;
+  netco::spawn(l, []() -> netco::task<> { co_await netco::wait_for_signal(SIGUSR1); }());
+  netco::spawn(l, [](bool& d) -> netco::task<> {
+    co_await netco::sleep_for(5ms);
+    d = true;
+  }(done));
+  netco_test::detail::run_with_watchdog(l, 5s);
+  CHECK(done);
+}
+
+TEST_CASE("a signal wait resumes with the signal number") {
+  netco_test::run([]() -> netco::task<> {
+    netco::loop::current().ref();  // a signal wait alone would let the loop exit
+    auto waiting = netco::wait_for_signal(SIGUSR2);
+    std::raise(SIGUSR2);  // delivered to Asio's handler, which queues it for the wait
+    CHECK(co_await waiting == SIGUSR2);
+    netco::loop::current().unref();
+  }());
+}
+
+TEST_CASE("destroying a loop destroys the spawned tasks still suspended on it") {
+  counted::alive = 0;
+  {
+    netco::loop l;
+    netco::spawn(l, [](counted) -> netco::task<> { co_await netco::sleep_for(1h); }(counted{}));
+    l.post([&] { l.stop(); });
+    l.run();
+    CHECK(counted::alive == 1);
+  }
+  CHECK(counted::alive == 0);
+}

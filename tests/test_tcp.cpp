@@ -1,0 +1,280 @@
+// tests/test_tcp.cpp: awaitable TCP over loopback (echo, half-close, errors, cancellation)
+#include "netco/tcp.hpp"
+
+#include <array>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "netco/spawn.hpp"
+#include "netco/timer.hpp"
+#include "netco/when_all.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using netco::task;
+
+namespace {
+
+task<> echo_once(netco::tcp::acceptor& acceptor) {
+  netco::tcp::stream peer = co_await acceptor.accept();
+  std::array<std::byte, 16 * 1024> buf;
+  while (std::size_t n = co_await peer.read_some(buf)) {
+    co_await peer.write_all(std::span(buf).first(n));
+  }
+  peer.shutdown_send();
+}
+
+/// Sends payload in irregular chunks, half-closes, and returns everything read back.
+task<std::vector<std::byte>> round_trip(netco::tcp::stream& s,
+                                        const std::vector<std::byte>& payload) {
+  auto writer = [](netco::tcp::stream& out, const std::vector<std::byte>& data) -> task<> {
+    std::size_t at = 0, step = 1;
+    while (at < data.size()) {
+      const std::size_t n = std::min(step, data.size() - at);
+      co_await out.write_all(std::span(data).subspan(at, n));
+      at += n;
+      step = step * 3 % 70'001 + 1;
+    }
+    out.shutdown_send();
+  };
+  auto reader = [](netco::tcp::stream& in) -> task<std::vector<std::byte>> {
+    std::vector<std::byte> got;
+    std::array<std::byte, 4096> buf;
+    while (std::size_t n = co_await in.read_some(buf))
+      got.insert(got.end(), buf.begin(), buf.begin() + n);
+    co_return got;
+  };
+  auto [none, got] = co_await netco::when_all(writer(s, payload), reader(s));
+  (void)none;
+  co_return got;
+}
+
+}  // namespace
+
+TEST_CASE("listen on port 0 picks a free port and reports it") {
+  auto a = netco::tcp::listen("127.0.0.1", 0);
+  CHECK(a.port() != 0);
+  CHECK(a.local_endpoint().address().to_string() == "127.0.0.1");
+}
+
+TEST_CASE("echo of a large random payload in irregular chunks, with half-close") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    netco::spawn(echo_once(acceptor));
+    auto client = co_await netco::tcp::connect("127.0.0.1", acceptor.port());
+    const auto payload = netco_test::random_bytes(4 << 20, 7);
+    auto got = co_await round_trip(client, payload);
+    CHECK(got.size() == payload.size());
+    CHECK(got == payload);
+  }());
+}
+
+TEST_CASE("IPv6 loopback, and names resolved on connect") {
+  netco_test::run([]() -> task<> {
+    std::error_code ec;
+    auto acceptor6 = netco::tcp::listen("::1", 0, 16, ec);
+    if (!ec) {  // hosts without IPv6 skip this half
+      netco::spawn(echo_once(acceptor6));
+      auto c6 = co_await netco::tcp::connect("::1", acceptor6.port());
+      auto got = co_await round_trip(c6, netco_test::random_bytes(1000));
+      CHECK(got.size() == 1000);
+    }
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    netco::spawn(echo_once(acceptor));
+    auto c = co_await netco::tcp::connect("localhost", acceptor.port());
+    auto got = co_await round_trip(c, netco_test::random_bytes(1000));
+    CHECK(got.size() == 1000);
+  }());
+}
+
+TEST_CASE("read_exact fills the buffer, and returns short only at EOF") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    auto [client, server] =
+        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
+                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
+                                   co_return co_await a.accept();
+                                 }(acceptor));
+    co_await client.write_all(std::string_view("0123456789"));
+    client.shutdown_send();
+    std::array<std::byte, 4> four;
+    CHECK(co_await server.read_exact(four) == 4);
+    CHECK(static_cast<char>(four[0]) == '0');
+    std::array<std::byte, 100> rest;
+    CHECK(co_await server.read_exact(rest) == 6);
+    CHECK(co_await server.read_exact(rest) == 0);  // reads after EOF return 0 at once
+    CHECK(co_await server.read_some(rest) == 0);
+  }());
+}
+
+TEST_CASE("gather write sends every buffer in order with one call") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    netco::spawn(echo_once(acceptor));
+    auto client = co_await netco::tcp::connect("127.0.0.1", acceptor.port());
+    std::string a = "head:", b(100'000, 'x'), c = ":tail";
+    const std::array<std::span<const std::byte>, 3> parts{
+        std::as_bytes(std::span(a)), std::as_bytes(std::span(b)), std::as_bytes(std::span(c))};
+    auto reader = [](netco::tcp::stream& in) -> task<std::string> {
+      std::string got;
+      std::array<char, 8192> buf;
+      while (std::size_t n = co_await in.read_some(buf)) got.append(buf.data(), n);
+      co_return got;
+    };
+    auto writer = [](netco::tcp::stream& out,
+                     std::span<const std::span<const std::byte>> p) -> task<std::size_t> {
+      std::size_t n = co_await out.write_all(p);
+      out.shutdown_send();
+      co_return n;
+    };
+    auto [written, got] = co_await netco::when_all(writer(client, parts), reader(client));
+    CHECK(written == a.size() + b.size() + c.size());
+    CHECK(got == a + b + c);
+  }());
+}
+
+TEST_CASE("zero-length reads and writes complete at once with 0") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    netco::spawn(echo_once(acceptor));
+    auto client = co_await netco::tcp::connect("127.0.0.1", acceptor.port());
+    CHECK(co_await client.read_some(std::span<std::byte>()) == 0);
+    CHECK(co_await client.write_all(std::span<const std::byte>()) == 0);
+  }());
+}
+
+TEST_CASE("refused connect: ECONNREFUSED in both error forms") {
+  netco_test::run([]() -> task<> {
+    std::uint16_t closed_port;
+    {
+      auto a = netco::tcp::listen("127.0.0.1", 0);
+      closed_port = a.port();
+    }
+    std::error_code ec;
+    auto s = co_await netco::tcp::connect("127.0.0.1", closed_port, ec);
+    CHECK(ec == std::errc::connection_refused);
+    CHECK_FALSE(s.is_open());
+    try {
+      co_await netco::tcp::connect("127.0.0.1", closed_port);
+      FAIL("expected ECONNREFUSED");
+    } catch (const std::system_error& e) {
+      CHECK(e.code() == std::errc::connection_refused);
+    }
+  }());
+}
+
+TEST_CASE("listening on a busy port fails with EADDRINUSE") {
+  auto a = netco::tcp::listen("127.0.0.1", 0);
+  std::error_code ec;
+  auto b = netco::tcp::listen("127.0.0.1", a.port(), 16, ec);
+  CHECK(ec == std::errc::address_in_use);
+  CHECK_FALSE(b.is_open());
+  CHECK_THROWS_AS(netco::tcp::listen("127.0.0.1", a.port()), std::system_error);
+}
+
+TEST_CASE("closing a stream completes its pending read with operation_canceled") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    auto [client, server] =
+        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
+                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
+                                   co_return co_await a.accept();
+                                 }(acceptor));
+    auto reader = [](netco::tcp::stream& s) -> task<std::error_code> {
+      std::array<std::byte, 16> buf;
+      std::error_code ec;
+      co_await s.read_some(buf, ec);
+      co_return ec;
+    };
+    auto closer = [](netco::tcp::stream& s) -> task<> {
+      co_await netco::sleep_for(5ms);
+      s.close();
+    };
+    auto [ec, none] = co_await netco::when_all(reader(server), closer(server));
+    (void)none;
+    CHECK(ec == std::errc::operation_canceled);
+  }());
+}
+
+TEST_CASE("closing the acceptor cancels a pending accept") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    auto accepter = [](netco::tcp::acceptor& a) -> task<std::error_code> {
+      std::error_code ec;
+      auto s = co_await a.accept(ec);
+      CHECK_FALSE(s.is_open());
+      co_return ec;
+    };
+    auto closer = [](netco::tcp::acceptor& a) -> task<> {
+      co_await netco::sleep_for(5ms);
+      a.close();
+    };
+    auto [ec, none] = co_await netco::when_all(accepter(acceptor), closer(acceptor));
+    (void)none;
+    CHECK(ec == std::errc::operation_canceled);
+  }());
+}
+
+TEST_CASE("a read under with_timeout times out, and the stream stays usable") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    auto [client, server] =
+        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
+                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
+                                   co_return co_await a.accept();
+                                 }(acceptor));
+    auto read_one = [](netco::tcp::stream& s) -> task<std::size_t> {
+      std::array<std::byte, 16> buf;
+      co_return co_await s.read_some(buf);
+    };
+    try {
+      co_await netco::with_timeout(read_one(server), 10ms);
+      FAIL("expected a timeout");
+    } catch (const std::system_error& e) {
+      CHECK(e.code() == std::errc::timed_out);
+    }
+    co_await client.write_all(std::string_view("late"));
+    CHECK(co_await netco::with_timeout(read_one(server), 5s) == 4);
+  }());
+}
+
+TEST_CASE("a reset peer: ECONNRESET on read, EPIPE/ECONNRESET on write, never SIGPIPE") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    auto [client, server] =
+        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
+                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
+                                   co_return co_await a.accept();
+                                 }(acceptor));
+    co_await client.write_all(std::string_view("unread"));  // unread data makes close send RST
+    client.reset();
+    std::array<std::byte, 64> buf;
+    std::error_code ec;
+    std::size_t n = co_await server.read_some(buf, ec);
+    if (!ec && n > 0) n = co_await server.read_some(buf, ec);
+    CHECK(ec == std::errc::connection_reset);
+    const std::string big(1 << 20, 'x');
+    std::error_code wec;
+    for (int i = 0; i < 4 && !wec; ++i) co_await server.write_all(big, wec);
+    CHECK((wec == std::errc::broken_pipe || wec == std::errc::connection_reset));
+  }());
+}
+
+TEST_CASE("endpoints, no-delay and keep-alive options") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    auto [client, server] =
+        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
+                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
+                                   co_return co_await a.accept();
+                                 }(acceptor));
+    CHECK(client.remote_endpoint().port() == acceptor.port());
+    CHECK(server.remote_endpoint() == client.local_endpoint());
+    client.set_no_delay(true);
+    client.set_keep_alive(true, 30);
+    asio::ip::tcp::no_delay nd;
+    client.asio_socket().get_option(nd);
+    CHECK(nd.value());
+  }());
+}
