@@ -8,9 +8,13 @@
 
 netco::task<> echo(netco::tcp::stream peer) {
   std::array<std::byte, 16 * 1024> buf;
-  while (std::size_t n = co_await peer.read_some(buf))  // 0: the peer ended
-    co_await peer.write_all(std::span(buf).first(n));
-  peer.shutdown_send();  // end our side too, after everything was echoed
+  try {
+    while (std::size_t n = co_await peer.read_some(buf))  // 0: the peer ended
+      co_await peer.write_all(std::span(buf).first(n));
+    peer.shutdown_send();  // end our side too, after everything was echoed
+  } catch (const std::system_error&) {
+    // Reset by the peer: nothing is left to echo. (Uncaught, it would end run().)
+  }
 }
 
 netco::task<> serve(netco::tcp::acceptor& acceptor) {

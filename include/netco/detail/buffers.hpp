@@ -17,6 +17,8 @@ class single_buffer {
   const asio::const_buffer* end() const noexcept { return &buffer_ + 1; }
   std::size_t size() const noexcept { return buffer_.size(); }
   void consume(std::size_t n) noexcept { buffer_ += n; }
+  /// As Asio's own single-buffer type, for which it calls send() rather than sendmsg().
+  const asio::const_buffer& asio_buffers() const noexcept { return buffer_; }
 
  private:
   asio::const_buffer buffer_;
@@ -63,6 +65,7 @@ class gather_buffers {
   iterator begin() const noexcept { return {first_, offset_}; }
   iterator end() const noexcept { return {last_, 0}; }
   std::size_t size() const noexcept { return size_; }
+  const gather_buffers& asio_buffers() const noexcept { return *this; }
   void consume(std::size_t n) noexcept {
     size_ -= n;
     while (first_ != last_ && n >= first_->size() - offset_) {

@@ -97,12 +97,12 @@ class [[nodiscard]] write_awaiter : io_awaiter_base {
     // Most writes fit in the socket buffer: write at once and skip the trip through the loop.
     // The socket is non-blocking, so this never waits.
     const std::size_t total = buffers_.size();
-    written_ = socket_.write_some(buffers_, state_.ec);
+    written_ = socket_.write_some(buffers_.asio_buffers(), state_.ec);
     if (written_ == total || (state_.ec && state_.ec != asio::error::would_block)) return false;
     state_.ec.clear();
     buffers_.consume(written_);
     cancellation_.start(state_, [this](auto&& handler) {
-      asio::async_write(socket_, buffers_, std::move(handler));
+      asio::async_write(socket_, buffers_.asio_buffers(), std::move(handler));
     });
     return true;
   }
