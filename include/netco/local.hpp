@@ -43,16 +43,15 @@ inline acceptor listen(const std::string& path, int backlog = 511) {
 /// Connects to a socket file. Throws std::system_error (ENOENT, ECONNREFUSED...).
 inline task<stream> connect(std::string path) {
   loop& owner = loop::current();
-  asio::local::stream_protocol::socket socket(owner.context());
-  co_await netco::detail::connect_awaiter<asio::local::stream_protocol::socket>(
-      owner, socket, endpoint(path), nullptr);
+  stream::socket_type socket(owner.context());
+  co_await netco::detail::connect_awaiter<stream::socket_type>(owner, socket, endpoint(path),
+                                                               nullptr);
   co_return stream(owner, std::move(socket));
 }
 inline task<stream> connect(std::string path, std::error_code& ec) {
   loop& owner = loop::current();
-  asio::local::stream_protocol::socket socket(owner.context());
-  co_await netco::detail::connect_awaiter<asio::local::stream_protocol::socket>(
-      owner, socket, endpoint(path), &ec);
+  stream::socket_type socket(owner.context());
+  co_await netco::detail::connect_awaiter<stream::socket_type>(owner, socket, endpoint(path), &ec);
   if (ec) {
     std::error_code ignored;
     socket.close(ignored);

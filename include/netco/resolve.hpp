@@ -50,7 +50,7 @@ class [[nodiscard]] resolve_awaiter {
 
  private:
   loop* owner_;
-  asio::ip::tcp::resolver resolver_;
+  asio::ip::basic_resolver<asio::ip::tcp, executor> resolver_;
   std::string host_;
   std::uint16_t port_;
   std::error_code* out_;

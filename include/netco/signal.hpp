@@ -6,7 +6,6 @@
 
 #include "netco/detail/asio.hpp"
 #include "netco/detail/io_op.hpp"
-#include "netco/detail/stream.hpp"
 #include "netco/loop.hpp"
 
 namespace netco {
@@ -34,7 +33,7 @@ class [[nodiscard]] signal_awaiter : io_awaiter_base {
   }
 
  private:
-  asio::signal_set set_;
+  asio::basic_signal_set<netco::detail::executor> set_;
 };
 }  // namespace detail
 

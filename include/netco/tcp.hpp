@@ -54,11 +54,11 @@ inline acceptor listen(std::string_view host, std::uint16_t port, int backlog = 
 inline task<stream> connect(std::string host, std::uint16_t port) {
   loop& owner = loop::current();
   std::vector<endpoint> targets = co_await resolve(host, port);
-  asio::ip::tcp::socket socket(owner.context());
+  stream::socket_type socket(owner.context());
   std::error_code ec;
   for (const endpoint& target : targets) {
     if (socket.is_open()) socket.close(ec);
-    co_await netco::detail::connect_awaiter<asio::ip::tcp::socket>(owner, socket, target, &ec);
+    co_await netco::detail::connect_awaiter<stream::socket_type>(owner, socket, target, &ec);
     if (!ec) co_return stream(owner, std::move(socket));
   }
   throw std::system_error(ec, "connect " + host + ":" + std::to_string(port));
@@ -67,12 +67,12 @@ inline task<stream> connect(std::string host, std::uint16_t port) {
 /// As above, without exceptions: a failure is stored in ec and a closed stream returned.
 inline task<stream> connect(std::string host, std::uint16_t port, std::error_code& ec) {
   loop& owner = loop::current();
-  asio::ip::tcp::socket socket(owner.context());
+  stream::socket_type socket(owner.context());
   std::error_code ignored_close_error;
   std::vector<endpoint> targets = co_await resolve(host, port, ec);
   for (const endpoint& target : targets) {
     if (socket.is_open()) socket.close(ec);
-    co_await netco::detail::connect_awaiter<asio::ip::tcp::socket>(owner, socket, target, &ec);
+    co_await netco::detail::connect_awaiter<stream::socket_type>(owner, socket, target, &ec);
     if (!ec) break;
   }
   if (ec) socket.close(ignored_close_error);

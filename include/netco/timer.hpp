@@ -38,7 +38,7 @@ class [[nodiscard]] sleep_awaiter {
   void await_resume() { deliver_error(state_.ec, out_); }
 
  private:
-  asio::steady_timer timer_;
+  steady_timer timer_;
   io_state state_;
   io_cancellation cancellation_;
   std::error_code* out_;
@@ -84,7 +84,7 @@ class timeout_guard {
   }
 
   loop* owner_;
-  asio::steady_timer timer_;
+  steady_timer timer_;
   std::coroutine_handle<> waiter_;
   bool fired_ = false;
   bool timer_done_ = false;

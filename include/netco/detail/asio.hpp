@@ -13,6 +13,7 @@
 #include <asio/executor_work_guard.hpp>     // keeps run() going while netco counts references
 #include <asio/io_context.hpp>              // the reactor of one loop
 #include <asio/ip/tcp.hpp>                  // tcp sockets, acceptors, resolver
+#include <asio/ip/udp.hpp>                  // udp sockets
 #include <asio/local/stream_protocol.hpp>   // Unix-domain stream sockets
 #include <asio/post.hpp>                    // post
 #include <asio/signal_set.hpp>              // signal waits

@@ -1,5 +1,6 @@
 // netco/detail/io_op.hpp: what every awaitable Asio operation shares (resume, refs, cancellation)
 #pragma once
+#include <chrono>        // steady_clock
 #include <coroutine>     // coroutine_handle
 #include <cstddef>       // size_t
 #include <optional>      // optional
@@ -10,6 +11,13 @@
 #include "netco/loop.hpp"
 
 namespace netco::detail {
+
+/// The executor of every netco I/O object: the concrete io_context one, not the type-erased
+/// any_io_executor, so no operation pays for type erasure.
+using executor = asio::io_context::executor_type;
+using steady_timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, executor>;
 
 /// Lives in the awaiting coroutine's frame, next to the operation's arguments.
 struct io_state {
@@ -101,5 +109,31 @@ inline void deliver_error(const std::error_code& ec, std::error_code* out) {
 inline void throw_if(const std::error_code& ec, const char* what) {
   if (ec) throw std::system_error(normalize(ec), what);
 }
+
+/// Base of the I/O awaiters: records the awaiting coroutine and its cancellation scope, and
+/// refuses to start in a cancelled scope.
+class io_awaiter_base {
+ protected:
+  explicit io_awaiter_base(loop& owner, std::error_code* out) noexcept : out_(out) {
+    state_.owner = &owner;
+  }
+  io_awaiter_base(const io_awaiter_base&) = delete;
+  io_awaiter_base& operator=(const io_awaiter_base&) = delete;
+
+  template <class Promise>
+  bool prepare(std::coroutine_handle<Promise> h) noexcept {
+    state_.cancel = cancel_signal_of(h);
+    state_.waiter = h;
+    if (cancellation_.cancelled_before_start(state_)) {
+      state_.ec = canceled_error();
+      return false;
+    }
+    return true;
+  }
+
+  io_state state_;
+  io_cancellation cancellation_;
+  std::error_code* out_;
+};
 
 }  // namespace netco::detail

@@ -21,32 +21,6 @@
 
 namespace netco::detail {
 
-/// Base of the I/O awaiters: records the awaiting coroutine and its cancellation scope, and
-/// refuses to start in a cancelled scope.
-class io_awaiter_base {
- protected:
-  explicit io_awaiter_base(loop& owner, std::error_code* out) noexcept : out_(out) {
-    state_.owner = &owner;
-  }
-  io_awaiter_base(const io_awaiter_base&) = delete;
-  io_awaiter_base& operator=(const io_awaiter_base&) = delete;
-
-  template <class Promise>
-  bool prepare(std::coroutine_handle<Promise> h) noexcept {
-    state_.cancel = cancel_signal_of(h);
-    state_.waiter = h;
-    if (cancellation_.cancelled_before_start(state_)) {
-      state_.ec = canceled_error();
-      return false;
-    }
-    return true;
-  }
-
-  io_state state_;
-  io_cancellation cancellation_;
-  std::error_code* out_;
-};
-
 template <class Socket>
 class [[nodiscard]] read_awaiter : io_awaiter_base {
  public:
@@ -190,7 +164,7 @@ template <class Protocol>
 class basic_stream {
  public:
   using protocol_type = Protocol;
-  using socket_type = typename Protocol::socket;
+  using socket_type = asio::basic_stream_socket<Protocol, executor>;
   using endpoint_type = typename Protocol::endpoint;
   static constexpr bool is_tcp = std::is_same_v<Protocol, asio::ip::tcp>;
 
@@ -354,7 +328,8 @@ class basic_stream {
 template <class Protocol>
 class [[nodiscard]] accept_awaiter : io_awaiter_base {
  public:
-  accept_awaiter(loop& owner, typename Protocol::acceptor& acceptor, std::error_code* out)
+  using acceptor_type = asio::basic_socket_acceptor<Protocol, executor>;
+  accept_awaiter(loop& owner, acceptor_type& acceptor, std::error_code* out)
       : io_awaiter_base(owner, out), acceptor_(acceptor), peer_(owner.context()) {}
   bool await_ready() const noexcept { return false; }
   template <class Promise>
@@ -371,8 +346,8 @@ class [[nodiscard]] accept_awaiter : io_awaiter_base {
   }
 
  private:
-  typename Protocol::acceptor& acceptor_;
-  typename Protocol::socket peer_;
+  acceptor_type& acceptor_;
+  typename basic_stream<Protocol>::socket_type peer_;
 };
 
 /// A listening socket. Move-only. Closing it completes a pending accept with
@@ -381,11 +356,12 @@ template <class Protocol>
 class basic_acceptor {
  public:
   using stream_type = basic_stream<Protocol>;
+  using acceptor_type = asio::basic_socket_acceptor<Protocol, executor>;
   using endpoint_type = typename Protocol::endpoint;
 
   /// A closed acceptor on owner's loop, to open, bind and listen through asio_acceptor().
   explicit basic_acceptor(loop& owner) : owner_(&owner), acceptor_(owner.context()) {}
-  basic_acceptor(loop& owner, typename Protocol::acceptor acceptor)
+  basic_acceptor(loop& owner, acceptor_type acceptor)
       : owner_(&owner), acceptor_(std::move(acceptor)) {}
   basic_acceptor(basic_acceptor&& other) noexcept
       : owner_(other.owner_),
@@ -431,7 +407,7 @@ class basic_acceptor {
   }
   bool is_open() const noexcept { return acceptor_.is_open(); }
 
-  typename Protocol::acceptor& asio_acceptor() noexcept { return acceptor_; }
+  acceptor_type& asio_acceptor() noexcept { return acceptor_; }
   loop& owner() const noexcept { return *owner_; }
 
   /// For local::listen: the socket file this acceptor created and removes on close.
@@ -439,7 +415,7 @@ class basic_acceptor {
 
  private:
   loop* owner_;
-  typename Protocol::acceptor acceptor_;
+  acceptor_type acceptor_;
   std::string owned_path_;
 };
 
