@@ -41,9 +41,9 @@ netco::task<> stop_on_signal(netco::tcp::acceptor& acceptor) {
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7000);
   netco::tcp::acceptor acceptor = netco::tcp::listen("127.0.0.1", port);
+  netco::spawn(stop_on_signal(acceptor));  // before the announcement: a SIGINT right after it
+  netco::spawn(serve(acceptor));           // must already find the handler
   std::printf("echo_server listening on 127.0.0.1:%u\n", acceptor.port());
   std::fflush(stdout);
-  netco::spawn(serve(acceptor));
-  netco::spawn(stop_on_signal(acceptor));
   netco::run();
 }

@@ -2,6 +2,7 @@
 #include "netco/udp.hpp"
 
 #include <array>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -153,4 +154,40 @@ TEST_CASE("closing a socket cancels its pending receive") {
     (void)none;
     CHECK(ec == std::errc::operation_canceled);
   }());
+}
+
+TEST_CASE("a gather send puts its parts into ONE datagram; more than 64 parts is EINVAL") {
+  netco_test::run([]() -> task<> {
+    netco::udp::socket server, client;
+    server.bind("127.0.0.1", 0);
+    const std::string a = "head|", b = "", c = "tail";
+    const std::span<const std::byte> parts[] = {
+        std::as_bytes(std::span(a)), std::as_bytes(std::span(b)), std::as_bytes(std::span(c))};
+    CHECK(co_await client.send_to(parts, server.local_endpoint()) == 9);
+    std::array<std::byte, 64> buf;
+    auto [n, from] = co_await server.receive_from(buf);
+    CHECK(std::string(reinterpret_cast<const char*>(buf.data()), n) == "head|tail");
+    std::vector<std::span<const std::byte>> many(netco::udp::max_gather_parts + 1,
+                                                 std::as_bytes(std::span(c)));
+    std::error_code ec;
+    co_await client.send_to(many, server.local_endpoint(), ec);
+    CHECK(ec == std::errc::invalid_argument);
+  }());
+}
+
+TEST_CASE("an uncounted receive does not keep the loop alive") {
+  netco::loop l;
+  bool started = false, resumed = false;
+  netco::udp::socket s(l, false);
+  s.bind("127.0.0.1", 0);
+  netco::spawn(l, [](netco::udp::socket& sock, bool& st, bool& res) -> task<> {
+    std::array<std::byte, 8> buf;
+    std::error_code ec;
+    st = true;
+    co_await sock.receive_from(buf, ec, netco::udp::uncounted);
+    res = true;
+  }(s, started, resumed));
+  netco_test::detail::run_with_watchdog(l, 10s);  // returns: nothing counted is pending
+  CHECK(started);
+  CHECK_FALSE(resumed);
 }

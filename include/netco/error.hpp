@@ -14,6 +14,10 @@ enum class errc {
   invalid_argument,     ///< an argument out of its domain [ERR_INVALID_ARG_VALUE]
   already_bound,        ///< a second bind() [ERR_SOCKET_ALREADY_BOUND]
   server_not_running,   ///< close() of a server that is not listening [ERR_SERVER_NOT_RUNNING]
+  dgram_not_running,    ///< use of a closed UDP socket [ERR_SOCKET_DGRAM_NOT_RUNNING]
+  dgram_is_connected,   ///< a second connect() [ERR_SOCKET_DGRAM_IS_CONNECTED]
+  dgram_not_connected,  ///< not connected [ERR_SOCKET_DGRAM_NOT_CONNECTED]
+  bad_port,             ///< a send with no port [ERR_SOCKET_BAD_PORT]
 };
 
 namespace detail {
@@ -32,6 +36,16 @@ class netco_category final : public std::error_category {
         return "invalid argument [ERR_INVALID_ARG_VALUE]";
       case errc::already_bound:
         return "socket is already bound [ERR_SOCKET_ALREADY_BOUND]";
+      case errc::server_not_running:
+        return "server is not running [ERR_SERVER_NOT_RUNNING]";
+      case errc::dgram_not_running:
+        return "not running [ERR_SOCKET_DGRAM_NOT_RUNNING]";
+      case errc::dgram_is_connected:
+        return "already connected [ERR_SOCKET_DGRAM_IS_CONNECTED]";
+      case errc::dgram_not_connected:
+        return "not connected [ERR_SOCKET_DGRAM_NOT_CONNECTED]";
+      case errc::bad_port:
+        return "bad port [ERR_SOCKET_BAD_PORT]";
     }
     return "unknown netco error";
   }

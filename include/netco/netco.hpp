@@ -1,14 +1,21 @@
 // netco/netco.hpp: everything netco offers, in one include
 #pragma once
 
+#include "netco/buffer.hpp"
 #include "netco/cancel.hpp"
+#include "netco/dgram.hpp"
 #include "netco/error.hpp"
+#include "netco/events.hpp"
+#include "netco/fs.hpp"
 #include "netco/local.hpp"
 #include "netco/loop.hpp"
+#include "netco/net.hpp"
 #include "netco/resolve.hpp"
 #include "netco/signal.hpp"
 #include "netco/spawn.hpp"
 #include "netco/task.hpp"
 #include "netco/tcp.hpp"
 #include "netco/timer.hpp"
+#include "netco/udp.hpp"
 #include "netco/when_all.hpp"
+#include "netco/worker_pool.hpp"

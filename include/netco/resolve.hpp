@@ -80,7 +80,7 @@ inline std::vector<asio::ip::tcp::endpoint> resolve_now(std::string_view host, s
     return out;
   }
   asio::io_context io(1);
-  asio::ip::tcp::resolver resolver(io);
+  asio::ip::basic_resolver<asio::ip::tcp, detail::executor> resolver(io);
   auto results = resolver.resolve(host, std::to_string(port), ec);
   if (ec) {
     ec = detail::normalize(ec);

@@ -9,6 +9,7 @@
 #include <system_error>  // error_code
 
 #include "netco/detail/asio.hpp"
+#include "netco/detail/buffers.hpp"
 #include "netco/detail/io_op.hpp"
 #include "netco/loop.hpp"
 #include "netco/resolve.hpp"
@@ -20,6 +21,16 @@ using endpoint = asio::ip::udp::endpoint;
 /// Largest payloads of one datagram: 65,535 minus the IP and UDP headers.
 inline constexpr std::size_t max_datagram_v4 = 65'507;
 inline constexpr std::size_t max_datagram_v6 = 65'527;
+
+/// Most parts of one gather send (Asio's limit on the buffers of one sendmsg).
+inline constexpr std::size_t max_gather_parts = 64;
+
+/// Tag: a receive that does not keep the loop alive, for owners that follow Node's
+/// ref()/unref() themselves (dgram::socket): `co_await s.receive_from(buf, ec, udp::uncounted)`.
+struct uncounted_t {
+  explicit uncounted_t() = default;
+};
+inline constexpr uncounted_t uncounted{};
 
 /// What receive_from yields: the datagram's size and who sent it.
 struct datagram_info {
@@ -56,22 +67,36 @@ class [[nodiscard]] send_awaiter : io_awaiter_base {
         bytes_(bytes),
         to_(to ? *to : endpoint()),
         connected_(to == nullptr) {}
+  /// A gather send: the parts go out as one datagram (one sendmsg).
+  send_awaiter(loop& owner, netco::udp::detail::socket_type& s,
+               std::span<const std::span<const std::byte>> parts, const endpoint* to,
+               std::error_code* out)
+      : io_awaiter_base(owner, out),
+        socket_(s),
+        parts_(parts),
+        gather_(true),
+        to_(to ? *to : endpoint()),
+        connected_(to == nullptr) {}
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     if (!prepare(h)) return false;
+    // NOTE: Asio passes at most 64 buffers to sendmsg and drops the rest silently: refuse more.
+    if (gather_ && parts_.size() > max_gather_parts) {
+      state_.ec = std::make_error_code(std::errc::invalid_argument);
+      return false;
+    }
     // A datagram nearly always fits the send buffer: send at once, wait only on EAGAIN.
-    const asio::const_buffer b(bytes_.data(), bytes_.size());
-    state_.value =
-        connected_ ? socket_.send(b, 0, state_.ec) : socket_.send_to(b, to_, 0, state_.ec);
+    if (gather_)
+      send_now(netco::detail::gather_buffers(parts_));
+    else
+      send_now(asio::const_buffer(bytes_.data(), bytes_.size()));
     if (state_.ec != asio::error::would_block) return false;
     state_.ec.clear();
-    cancellation_.start(state_, [this, b](auto&& handler) {
-      if (connected_)
-        socket_.async_send(b, std::move(handler));
-      else
-        socket_.async_send_to(b, to_, std::move(handler));
-    });
+    if (gather_)
+      send_later(netco::detail::gather_buffers(parts_));
+    else
+      send_later(asio::const_buffer(bytes_.data(), bytes_.size()));
     return true;
   }
   /// The bytes sent: the whole datagram, or a failure (EMSGSIZE for one too large).
@@ -81,8 +106,25 @@ class [[nodiscard]] send_awaiter : io_awaiter_base {
   }
 
  private:
+  template <class Buffers>
+  void send_now(const Buffers& b) {
+    state_.value =
+        connected_ ? socket_.send(b, 0, state_.ec) : socket_.send_to(b, to_, 0, state_.ec);
+  }
+  template <class Buffers>
+  void send_later(const Buffers& b) {
+    cancellation_.start(state_, [this, b](auto&& handler) {
+      if (connected_)
+        socket_.async_send(b, std::move(handler));
+      else
+        socket_.async_send_to(b, to_, std::move(handler));
+    });
+  }
+
   netco::udp::detail::socket_type& socket_;
   std::span<const std::byte> bytes_;
+  std::span<const std::span<const std::byte>> parts_;
+  bool gather_ = false;
   endpoint to_;
   bool connected_;
 };
@@ -90,8 +132,10 @@ class [[nodiscard]] send_awaiter : io_awaiter_base {
 class [[nodiscard]] receive_awaiter : io_awaiter_base {
  public:
   receive_awaiter(loop& owner, netco::udp::detail::socket_type& s, std::span<std::byte> buffer,
-                  bool connected, std::error_code* out)
-      : io_awaiter_base(owner, out), socket_(s), buffer_(buffer), connected_(connected) {}
+                  bool connected, std::error_code* out, bool counted = true)
+      : io_awaiter_base(owner, out), socket_(s), buffer_(buffer), connected_(connected) {
+    state_.counted = counted;
+  }
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
@@ -165,12 +209,27 @@ class socket {
                                std::error_code& ec) {
     return {*owner_, socket_, bytes, &to, &ec};
   }
+  /// Sends the parts as one datagram (a gather send: one sendmsg, no copy). At most
+  /// max_gather_parts parts (EINVAL beyond); the spans must live until the send completes.
+  detail::send_awaiter send_to(std::span<const std::span<const std::byte>> parts,
+                               const endpoint& to) {
+    return {*owner_, socket_, parts, &to, nullptr};
+  }
+  detail::send_awaiter send_to(std::span<const std::span<const std::byte>> parts,
+                               const endpoint& to, std::error_code& ec) {
+    return {*owner_, socket_, parts, &to, &ec};
+  }
   /// Waits for one datagram; see detail::receive_awaiter::await_resume for truncation.
   detail::receive_awaiter receive_from(std::span<std::byte> buffer) {
     return {*owner_, socket_, buffer, false, nullptr};
   }
   detail::receive_awaiter receive_from(std::span<std::byte> buffer, std::error_code& ec) {
     return {*owner_, socket_, buffer, false, &ec};
+  }
+  /// The wait does not count toward the loop's exit rule (see uncounted_t).
+  detail::receive_awaiter receive_from(std::span<std::byte> buffer, std::error_code& ec,
+                                       uncounted_t) {
+    return {*owner_, socket_, buffer, false, &ec, false};
   }
 
   /// Connected mode: fixes the peer; send() and receive() then need no address, and ICMP
@@ -195,6 +254,14 @@ class socket {
   }
   detail::send_awaiter send(std::span<const std::byte> bytes, std::error_code& ec) {
     return {*owner_, socket_, bytes, nullptr, &ec};
+  }
+  /// Connected mode, gather: the parts as one datagram to the peer.
+  detail::send_awaiter send(std::span<const std::span<const std::byte>> parts) {
+    return {*owner_, socket_, parts, nullptr, nullptr};
+  }
+  detail::send_awaiter send(std::span<const std::span<const std::byte>> parts,
+                            std::error_code& ec) {
+    return {*owner_, socket_, parts, nullptr, &ec};
   }
   detail::receive_awaiter receive(std::span<std::byte> buffer) {
     return {*owner_, socket_, buffer, true, nullptr};
@@ -222,6 +289,7 @@ class socket {
   bool is_open() const noexcept { return socket_.is_open(); }
 
   netco::udp::detail::socket_type& asio_socket() noexcept { return socket_; }
+  const netco::udp::detail::socket_type& asio_socket() const noexcept { return socket_; }
   loop& owner() const noexcept { return *owner_; }
 
  private:

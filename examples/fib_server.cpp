@@ -1,0 +1,86 @@
+// examples/fib_server.cpp: fibonacci(n) off the loop, in a worker pool (seed 000).
+// Try: echo 42 | nc -q1 127.0.0.1 7002 & echo 1 | nc -q1 127.0.0.1 7002
+// (the second answer comes first: fib(42) runs on a worker while the loop serves others)
+#include <netco/netco.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+// As in the seed: naive recursion, the CPU-bound work that must not run on the loop.
+long fibonacci(long n) { return n < 2 ? n : fibonacci(n - 1) + fibonacci(n - 2); }
+
+// The same, but a job that takes a std::stop_token gives up (-1) when the pool asks it to:
+// at shutdown, the server does not wait for a long computation nobody will read.
+long fibonacci_job(std::stop_token stop, long n) {
+  if (n < 32) return fibonacci(n);  // checking more often would cost more than it saves
+  if (stop.stop_requested()) return -1;
+  const long a = fibonacci_job(stop, n - 1);
+  return a < 0 ? -1 : a + fibonacci_job(stop, n - 2);
+}
+
+// One request per connection: a line with n; the answer is fibonacci(n) and a newline.
+netco::task<> answer(netco::tcp::stream peer, netco::worker_pool& pool) {
+  try {
+    std::string request;
+    std::array<char, 32> buf;
+    while (request.size() < 32 && request.find('\n') == std::string::npos) {
+      const std::size_t got = co_await peer.read_some(buf);
+      if (got == 0) break;  // the peer ended: what we have is the request
+      request.append(buf.data(), got);
+    }
+    long n = -1;
+    std::from_chars(request.data(), request.data() + request.size(), n);
+    std::string reply;
+    if (n < 0 || n > 92) {  // fib(93) overflows 64 bits
+      reply = "error: send a number from 0 to 92\n";
+    } else {
+      const long result = co_await pool.exec(fibonacci_job, n);  // the loop serves others
+      reply = std::to_string(result) + "\n";
+    }
+    co_await peer.write_all(reply);
+    peer.shutdown_send();
+  } catch (const std::system_error&) {
+    // The peer reset the connection: nobody is left to answer.
+  }
+}
+
+netco::task<> serve(netco::tcp::acceptor& acceptor, netco::worker_pool& pool) {
+  for (;;) {
+    std::error_code ec;
+    netco::tcp::stream peer = co_await acceptor.accept(ec);
+    if (ec == std::errc::operation_canceled) co_return;  // closed on SIGINT/SIGTERM
+    if (ec) {  // EMFILE and friends are transient: back off, keep the listener
+      std::fprintf(stderr, "accept: %s\n", ec.message().c_str());
+      co_await netco::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    netco::spawn(answer(std::move(peer), pool));
+  }
+}
+
+netco::task<> stop_on_signal(netco::tcp::acceptor& acceptor) {
+  co_await netco::wait_for_signal(SIGINT, SIGTERM);
+  acceptor.close();
+  netco::loop::current().stop();  // open connections are closed as the loop goes away
+}
+
+int main(int argc, char** argv) {
+  const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7002);
+  // At least two workers, so that a quick request never queues behind a long one.
+  const unsigned workers = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2]))
+                                    : std::max(2u, std::thread::hardware_concurrency());
+  netco::worker_pool pool({.max_workers = workers});
+  netco::tcp::acceptor acceptor = netco::tcp::listen("127.0.0.1", port);
+  netco::spawn(serve(acceptor, pool));
+  netco::spawn(stop_on_signal(acceptor));  // before the line below: a SIGINT then is caught
+  std::printf("fib_server listening on 127.0.0.1:%u (%u workers)\n", acceptor.port(), workers);
+  std::fflush(stdout);
+  netco::run();
+}  // ~worker_pool: running jobs see their stop_token signalled, and are joined

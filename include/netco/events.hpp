@@ -1,0 +1,644 @@
+// netco/events.hpp: event_emitter with Node's semantics (on, once, prepend, off, emit...)
+#pragma once
+#include <algorithm>     // min
+#include <cstddef>       // size_t
+#include <cstdint>       // uint64_t
+#include <cstdio>        // fprintf: the max-listeners warning, as Node prints it
+#include <exception>     // exception, exception_ptr, rethrow_exception
+#include <stdexcept>     // invalid_argument, runtime_error
+#include <string>        // string
+#include <string_view>   // string_view
+#include <system_error>  // error_code, system_error
+#include <tuple>         // tuple_element_t: a listener's parameter types
+#include <type_traits>   // invocable, decay, remove_cvref
+#include <utility>       // forward, index_sequence
+#include <vector>        // vector
+
+namespace netco {
+
+/// A string usable as a template argument: the name of a built-in event.
+template <std::size_t N>
+struct fixed_string {
+  char value[N]{};
+  consteval fixed_string(const char (&s)[N]) {  // NOLINT: implicit on purpose
+    for (std::size_t i = 0; i < N; ++i) value[i] = s[i];
+  }
+  constexpr std::string_view view() const noexcept { return {value, N - 1}; }
+};
+
+/// A built-in event of an emitter type: its Node name and the arguments listeners receive
+/// (as const lvalues). A listener may take any prefix of them, as in Node.
+template <fixed_string Name, class... Args>
+struct event {
+  static constexpr std::string_view name = Name.view();
+};
+
+/// Identifies one listener for off() / remove_listener() (C++ lambdas cannot be compared).
+using listener_id = std::uint64_t;
+
+/// Options of add_listener(): once and/or prepended, as Node's once / prependListener.
+struct listener_options {
+  bool once = false;
+  bool prepend = false;
+};
+
+namespace detail {
+
+template <class... T>
+struct type_list {};
+
+template <std::size_t I, class List>
+struct nth_type;
+template <std::size_t I, class T, class... Rest>
+struct nth_type<I, type_list<T, Rest...>> : nth_type<I - 1, type_list<Rest...>> {};
+template <class T, class... Rest>
+struct nth_type<0, type_list<T, Rest...>> {
+  using type = T;
+};
+
+// A unique address per argument-type list: the runtime signature of a listener or emit.
+template <class... T>
+inline constexpr char signature_tag = 0;
+template <class... T>
+const void* signature_of() noexcept {
+  return &signature_tag<T...>;
+}
+
+// Strings emitted as literals (or char pointers) arrive as std::string_view.
+template <class T>
+using emit_arg_t = std::conditional_t<std::is_same_v<std::decay_t<T>, const char*> ||
+                                          std::is_same_v<std::decay_t<T>, char*>,
+                                      std::string_view, std::remove_cvref_t<T>>;
+
+template <class T>
+decltype(auto) as_emitted(T&& v) {
+  if constexpr (std::is_same_v<emit_arg_t<T&&>, std::string_view> &&
+                !std::is_same_v<std::remove_cvref_t<T>, std::string_view>) {
+    return std::string_view(v);
+  } else {
+    return std::forward<T>(v);
+  }
+}
+
+/// The parameter types of a callable with one non-template call operator (for custom events).
+template <class T, class = void>
+struct callable_params {
+  static constexpr bool known = false;
+};
+template <class R, class... A>
+struct callable_params<R (*)(A...), void> {
+  static constexpr bool known = true;
+  using type = type_list<std::remove_cvref_t<A>...>;
+};
+template <class R, class... A>
+struct callable_params<R (*)(A...) noexcept, void> : callable_params<R (*)(A...)> {};
+template <class R, class... A>
+struct callable_params<R(A...), void> : callable_params<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_params<R (C::*)(A...), void> : callable_params<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_params<R (C::*)(A...) const, void> : callable_params<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_params<R (C::*)(A...) noexcept, void> : callable_params<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_params<R (C::*)(A...) const noexcept, void> : callable_params<R (*)(A...)> {};
+template <class T>
+struct callable_params<T, std::void_t<decltype(&T::operator())>>
+    : callable_params<decltype(&T::operator())> {};
+
+/// One registered listener: refcounted because an emit in progress may still hold it after it
+/// was removed. The callable lives inline, right after this header, in one allocation.
+struct listener_node {
+  using invoke_fn = void (*)(listener_node*, const void* const* argv);
+  using destroy_fn = void (*)(listener_node*) noexcept;
+
+  std::size_t refs = 1;
+  listener_id id = 0;
+  const void* signature = nullptr;  // the argument list it expects (a prefix is allowed)
+  std::size_t arity = 0;            // how many of the emitted arguments it takes
+  invoke_fn invoke = nullptr;
+  destroy_fn destroy = nullptr;
+  bool once = false;
+  bool fired = false;  // a once-listener that ran already (guards nested emits)
+
+  static void release(listener_node* n) noexcept {
+    if (--n->refs == 0) n->destroy(n);
+  }
+};
+
+template <class Fn, class ArgList, std::size_t Arity>
+struct listener_impl;
+
+template <class Fn, class... Args, std::size_t Arity>
+struct listener_impl<Fn, type_list<Args...>, Arity> final : listener_node {
+  Fn fn;
+
+  template <class F>
+  explicit listener_impl(F&& f) : fn(std::forward<F>(f)) {
+    signature = signature_of<Args...>();
+    arity = Arity;
+    invoke = &call;
+    destroy = [](listener_node* n) noexcept { delete static_cast<listener_impl*>(n); };
+  }
+
+  static void call(listener_node* n, const void* const* argv) {
+    call_with(static_cast<listener_impl*>(n)->fn, argv, std::make_index_sequence<Arity>{});
+  }
+  template <std::size_t... I>
+  static void call_with(Fn& f, const void* const* argv, std::index_sequence<I...>) {
+    using types = std::tuple<Args...>;
+    f(*static_cast<const std::tuple_element_t<I, types>*>(argv[I])...);
+  }
+};
+
+/// The refcounted array of listeners of one event. Emitting pins it; adding or removing while
+/// it is pinned copies it first (copy-on-write), so the running emit keeps its snapshot and
+/// the common emit never allocates.
+struct listener_list {
+  std::size_t refs = 1;
+  std::vector<listener_node*> items;
+
+  static void release(listener_list* l) noexcept {
+    if (l && --l->refs == 0) {
+      for (listener_node* n : l->items) listener_node::release(n);
+      delete l;
+    }
+  }
+};
+
+struct listener_slot {
+  listener_list* list = nullptr;
+  bool warned = false;  // the max-listeners warning was printed for this event
+
+  std::size_t count() const noexcept { return list ? list->items.size() : 0; }
+
+  /// The list, unshared, ready to modify.
+  listener_list& writable() {
+    if (!list) {
+      list = new listener_list;
+    } else if (list->refs > 1) {
+      auto* copy = new listener_list;
+      copy->items = list->items;
+      for (listener_node* n : copy->items) ++n->refs;
+      --list->refs;  // the emits still running hold the old one
+      list = copy;
+    }
+    return *list;
+  }
+};
+
+template <class Fn, class Tuple, class Seq>
+struct invocable_prefix;
+template <class Fn, class Tuple, std::size_t... I>
+struct invocable_prefix<Fn, Tuple, std::index_sequence<I...>>
+    : std::bool_constant<std::is_invocable_v<Fn&, const std::tuple_element_t<I, Tuple>&...>> {};
+
+/// Largest k such that Fn is invocable with the first k of Args (as const lvalues), or -1.
+/// NOTE: a generic lambda with a deduced return type is instantiated by this test for every
+/// built-in event; give listeners explicit parameter types.
+template <class Fn, class... Args>
+consteval int best_arity() {
+  using types = std::tuple<Args...>;
+  int best = -1;
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    ((invocable_prefix<Fn, types, std::make_index_sequence<K>>::value ? (best = int(K)) : 0), ...);
+  }
+  (std::make_index_sequence<sizeof...(Args) + 1>{});
+  return best;
+}
+
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      const char ca = static_cast<char>(a[i - 1] | 0x20), cb = static_cast<char>(b[j - 1] | 0x20);
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (ca == cb ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+template <class T>
+[[noreturn]] void throw_unhandled_error(const T& e) {
+  if constexpr (std::is_same_v<T, std::error_code>) {
+    throw std::system_error(e, "Unhandled 'error' event");
+  } else if constexpr (std::is_same_v<T, std::exception_ptr>) {
+    std::rethrow_exception(e);
+  } else if constexpr (std::is_base_of_v<std::exception, T>) {
+    throw e;
+  } else {
+    throw std::runtime_error("Unhandled 'error' event [ERR_UNHANDLED_ERROR]");
+  }
+}
+
+inline listener_id next_listener_id() noexcept {
+  thread_local listener_id next = 0;
+  return ++next;
+}
+
+}  // namespace detail
+
+/// Where the max-listeners warning goes; default: stderr, worded as Node's.
+using max_listeners_warning_fn = void (*)(std::string_view event, std::size_t count);
+inline max_listeners_warning_fn& max_listeners_warning_handler() noexcept {
+  static max_listeners_warning_fn handler = [](std::string_view event, std::size_t count) {
+    std::fprintf(stderr,
+                 "(netco) MaxListenersExceededWarning: Possible EventEmitter memory leak "
+                 "detected. %zu %.*s listeners added. Use set_max_listeners() to increase limit\n",
+                 count, static_cast<int>(event.size()), event.data());
+  };
+  return handler;
+}
+
+/// An EventEmitter with Node's rules: listeners run synchronously in registration order; an
+/// emit works on the listeners present when it started (adding or removing during it changes
+/// the next emit only); a once-listener is removed before it runs; emitting "error" with no
+/// listener throws the error. Events... are the built-in events with their signatures: a
+/// listener that fits none of them fails to compile, one that fits another event throws
+/// std::invalid_argument from on(). Other names are custom events whose listeners must have
+/// explicit parameter types; emit() must then pass exactly those types (string literals
+/// arrive as std::string_view). Loop thread only; emitting never allocates.
+template <class... Events>
+class basic_event_emitter {
+  using all_events = detail::type_list<event<"newListener", std::string_view>,
+                                       event<"removeListener", std::string_view>, Events...>;
+  static constexpr std::size_t builtin_count = sizeof...(Events) + 2;
+
+ public:
+  /// Node: EventEmitter.defaultMaxListeners
+  static inline std::size_t default_max_listeners = 10;
+
+  basic_event_emitter() = default;
+  basic_event_emitter(const basic_event_emitter&) = delete;
+  basic_event_emitter& operator=(const basic_event_emitter&) = delete;
+  virtual ~basic_event_emitter() { clear_all(); }
+
+  /// Adds a listener at the end (or the front, or once) and returns its id for off().
+  /// Node: emitter.addListener()
+  template <class Fn>
+  listener_id add_listener(std::string_view name, Fn&& fn, listener_options opts = {}) {
+    using F = std::decay_t<Fn>;
+    static_assert(fits_some_event<F>(),
+                  "netco: this listener fits none of the emitter's built-in events, and a custom "
+                  "event needs a listener with explicit (non-template) parameter types");
+    detail::listener_node* node = make_node<F>(name, std::forward<Fn>(fn));
+    node->once = opts.once;
+    node->id = detail::next_listener_id();
+    insert(name, node, opts.prepend);
+    return node->id;
+  }
+
+  /// Node: emitter.on()
+  template <class Fn>
+  basic_event_emitter& on(std::string_view name, Fn&& fn) {
+    add_listener(name, std::forward<Fn>(fn));
+    return *this;
+  }
+  /// Node: emitter.once()
+  template <class Fn>
+  basic_event_emitter& once(std::string_view name, Fn&& fn) {
+    add_listener(name, std::forward<Fn>(fn), {.once = true});
+    return *this;
+  }
+  /// Node: emitter.prependListener()
+  template <class Fn>
+  basic_event_emitter& prepend_listener(std::string_view name, Fn&& fn) {
+    add_listener(name, std::forward<Fn>(fn), {.prepend = true});
+    return *this;
+  }
+  /// Node: emitter.prependOnceListener()
+  template <class Fn>
+  basic_event_emitter& prepend_once_listener(std::string_view name, Fn&& fn) {
+    add_listener(name, std::forward<Fn>(fn), {.once = true, .prepend = true});
+    return *this;
+  }
+
+  /// Removes one listener; an emit in progress still calls it. Returns whether it was found.
+  /// Node: emitter.off() / emitter.removeListener()
+  bool off(std::string_view name, listener_id id) {
+    detail::listener_slot* slot = find_slot(name);
+    if (!slot || !slot->list) return false;
+    auto& items = slot->list->items;
+    for (std::size_t i = items.size(); i-- > 0;) {  // Node removes the most recent match
+      if (items[i]->id != id) continue;
+      auto& writable = slot->writable().items;
+      detail::listener_node* node = writable[i];
+      writable.erase(writable.begin() + static_cast<std::ptrdiff_t>(i));
+      detail::listener_node::release(node);
+      emit_remove_listener(name);
+      return true;
+    }
+    return false;
+  }
+  bool remove_listener(std::string_view name, listener_id id) { return off(name, id); }
+
+  /// Removes every listener of name. Node: emitter.removeAllListeners(name)
+  basic_event_emitter& remove_all_listeners(std::string_view name) {
+    detail::listener_slot* slot = find_slot(name);
+    if (!slot || !slot->list) return *this;
+    while (slot->count() > 0) {  // last first, each announced, as Node does
+      auto& items = slot->writable().items;
+      detail::listener_node* node = items.back();
+      items.pop_back();
+      detail::listener_node::release(node);
+      emit_remove_listener(name);
+    }
+    return *this;
+  }
+  /// Removes every listener of every event. Node: emitter.removeAllListeners()
+  basic_event_emitter& remove_all_listeners() {
+    for (std::size_t i = 2; i < builtin_count; ++i) remove_all_listeners(builtin_name(i));
+    for (std::size_t i = 0; i < custom_.size(); ++i) {
+      const std::string name = custom_[i].name;  // a removeListener listener may add events
+      remove_all_listeners(name);
+    }
+    remove_all_listeners("newListener");
+    remove_all_listeners("removeListener");
+    return *this;
+  }
+
+  /// Calls every listener of name with args, in order. Returns whether there were any; an
+  /// "error" without listeners throws (a std::error_code as std::system_error).
+  /// Node: emitter.emit()
+  template <class... Args>
+  bool emit(std::string_view name, Args&&... args) {
+    const std::size_t b = builtin_index(name);
+    if (b != npos) {
+      return emit_checked(builtins_[b], name, detail::as_emitted(std::forward<Args>(args))...);
+    }
+    detail::listener_slot* slot = find_custom(name);
+    if (name == "error" && (!slot || slot->count() == 0)) unhandled_error(args...);
+    if (!slot) return false;
+    return emit_checked(*slot, name, detail::as_emitted(std::forward<Args>(args))...);
+  }
+
+  /// Node: emitter.listenerCount()
+  std::size_t listener_count(std::string_view name) const {
+    const detail::listener_slot* slot = const_cast<basic_event_emitter*>(this)->find_slot(name);
+    return slot ? slot->count() : 0;
+  }
+  /// The events that have listeners. Node: emitter.eventNames()
+  std::vector<std::string> event_names() const {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < builtin_count; ++i) {
+      if (builtins_[i].count()) out.emplace_back(builtin_name(i));
+    }
+    for (const auto& c : custom_) {
+      if (c.slot.count()) out.push_back(c.name);
+    }
+    return out;
+  }
+  /// 0 means unlimited. Node: emitter.setMaxListeners()
+  basic_event_emitter& set_max_listeners(std::size_t n) noexcept {
+    max_listeners_ = n;
+    return *this;
+  }
+  /// Node: emitter.getMaxListeners()
+  std::size_t get_max_listeners() const noexcept { return max_listeners_; }
+
+ protected:
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  /// The index of a built-in event, at compile time (for the owner's fast emits).
+  template <fixed_string Name>
+  static consteval std::size_t index_of() {
+    std::size_t i = 0, found = npos;
+    [&]<class... E>(detail::type_list<E...>) {
+      ((E::name == Name.view() ? (found = i, ++i) : ++i), ...);
+    }(all_events{});
+    if (found == npos) throw "netco: not a built-in event of this emitter";
+    return found;
+  }
+
+  /// Emits built-in event Name with exactly its declared argument types: no name lookup.
+  template <fixed_string Name, class... Args>
+  bool emit_event(const Args&... args) {
+    constexpr std::size_t i = index_of<Name>();
+    static_assert(std::is_same_v<event_args<typename detail::nth_type<i, all_events>::type>,
+                                 detail::type_list<Args...>>,
+                  "netco: emit_event() must pass exactly the event's declared argument types");
+    detail::listener_slot& slot = builtins_[i];
+    if (slot.count() == 0) {
+      if constexpr (Name.view() == "error") unhandled_error(args...);
+      return false;
+    }
+    const void* argv[sizeof...(Args) + 1] = {static_cast<const void*>(&args)...};
+    run_listeners(slot, name_at<i>(), argv);
+    return true;
+  }
+  template <fixed_string Name>
+  std::size_t count_of() const noexcept {
+    return builtins_[index_of<Name>()].count();
+  }
+
+  /// Called after a listener was added (for sockets: a "data" listener starts reading).
+  virtual void listener_added(std::string_view /*name*/) {}
+
+  /// Drops every listener without announcing it (after "close": breaks handle cycles).
+  void clear_all() noexcept {
+    for (auto& s : builtins_) {
+      detail::listener_list::release(std::exchange(s.list, nullptr));
+      s.warned = false;
+    }
+    for (auto& c : custom_) detail::listener_list::release(std::exchange(c.slot.list, nullptr));
+    custom_.clear();
+  }
+
+ private:
+  struct custom_event {
+    std::string name;
+    detail::listener_slot slot;
+  };
+
+  template <std::size_t I>
+  static constexpr std::string_view name_at() {
+    return builtin_name(I);
+  }
+  static constexpr std::string_view builtin_name(std::size_t i) {
+    std::string_view out;
+    std::size_t k = 0;
+    [&]<class... E>(detail::type_list<E...>) {
+      ((k++ == i ? (out = E::name, 0) : 0), ...);
+    }(all_events{});
+    return out;
+  }
+  static std::size_t builtin_index(std::string_view name) noexcept {
+    std::size_t i = 0, found = npos;
+    [&]<class... E>(detail::type_list<E...>) {
+      ((found == npos && E::name == name ? (found = i, ++i) : ++i), ...);
+    }(all_events{});
+    return found;
+  }
+
+  template <class F>
+  static consteval bool fits_some_event() {
+    if constexpr (detail::callable_params<F>::known) return true;
+    return []<class... E>(detail::type_list<E...>) { return (fits<F, E>() || ...); }(all_events{});
+  }
+  template <class F, class E>
+  static consteval bool fits() {
+    return fits_args<F>(event_args<E>{});
+  }
+  template <class E>
+  struct event_args_of;
+  template <fixed_string N, class... A>
+  struct event_args_of<event<N, A...>> {
+    using type = detail::type_list<A...>;
+  };
+  template <class E>
+  using event_args = typename event_args_of<E>::type;
+  template <class F, class... A>
+  static consteval bool fits_args(detail::type_list<A...>) {
+    return detail::best_arity<F, A...>() >= 0;
+  }
+
+  template <class F, class... A>
+  static detail::listener_node* make_for(detail::type_list<A...>, F&& fn) {
+    constexpr int k = detail::best_arity<std::decay_t<F>, A...>();
+    if constexpr (k < 0) {
+      return nullptr;
+    } else {
+      return new detail::listener_impl<std::decay_t<F>, detail::type_list<A...>,
+                                       static_cast<std::size_t>(k)>(std::forward<F>(fn));
+    }
+  }
+
+  template <class F, class Fn>
+  detail::listener_node* make_node(std::string_view name, Fn&& fn) {
+    const std::size_t b = builtin_index(name);
+    if (b != npos) {
+      detail::listener_node* node = nullptr;
+      std::size_t i = 0;
+      [&]<class... E>(detail::type_list<E...>) {
+        ((i++ == b ? (node = make_for<Fn>(event_args<E>{}, std::forward<Fn>(fn)), 0) : 0), ...);
+      }(all_events{});
+      if (!node) {
+        throw std::invalid_argument("netco: the listener's parameters do not fit event \"" +
+                                    std::string(name) +
+                                    "\" (see that event's arguments in its emitter's docs)");
+      }
+      return node;
+    }
+    for (std::size_t i = 2; i < builtin_count; ++i) {
+      const std::string_view known = builtin_name(i);
+      if (detail::edit_distance(name, known) <= (known.size() > 4 ? 2u : 1u)) {
+        throw std::invalid_argument("netco: unknown event \"" + std::string(name) +
+                                    "\"; did you mean \"" + std::string(known) + "\"?");
+      }
+    }
+    if constexpr (detail::callable_params<F>::known) {
+      return make_for<Fn>(typename detail::callable_params<F>::type{}, std::forward<Fn>(fn));
+    } else {
+      throw std::invalid_argument("netco: a listener of the custom event \"" + std::string(name) +
+                                  "\" needs explicit (non-template) parameter types");
+    }
+  }
+
+  detail::listener_slot* find_custom(std::string_view name) noexcept {
+    for (auto& c : custom_) {
+      if (c.name == name) return &c.slot;
+    }
+    return nullptr;
+  }
+  detail::listener_slot* find_slot(std::string_view name) noexcept {
+    const std::size_t b = builtin_index(name);
+    return b != npos ? &builtins_[b] : find_custom(name);
+  }
+
+  void insert(std::string_view name, detail::listener_node* node, bool prepend) {
+    // Node announces a new listener before adding it.
+    if (builtins_[0].count() > 0) {
+      const std::string_view arg = name;
+      const void* argv[1] = {&arg};
+      run_listeners(builtins_[0], "newListener", argv);
+    }
+    detail::listener_slot* slot = find_slot(name);
+    if (!slot) {
+      custom_.push_back({std::string(name), {}});
+      slot = &custom_.back().slot;
+    }
+    try {
+      auto& items = slot->writable().items;
+      if (prepend)
+        items.insert(items.begin(), node);
+      else
+        items.push_back(node);
+    } catch (...) {
+      detail::listener_node::release(node);
+      throw;
+    }
+    if (max_listeners_ > 0 && slot->count() > max_listeners_ && !slot->warned) {
+      slot->warned = true;
+      max_listeners_warning_handler()(name, slot->count());
+    }
+    listener_added(name);
+  }
+
+  void emit_remove_listener(std::string_view name) {
+    if (builtins_[1].count() == 0) return;
+    const std::string_view arg = name;
+    const void* argv[1] = {&arg};
+    run_listeners(builtins_[1], "removeListener", argv);
+  }
+
+  template <class... Args>
+  bool emit_checked(detail::listener_slot& slot, std::string_view name, const Args&... args) {
+    if (slot.count() == 0) {
+      if (name == "error") unhandled_error(args...);
+      return false;
+    }
+    const void* signature = detail::signature_of<detail::emit_arg_t<const Args&>...>();
+    for (detail::listener_node* n : slot.list->items) {
+      if (n->signature != signature && n->arity > 0) {
+        throw std::invalid_argument("netco: emit(\"" + std::string(name) +
+                                    "\") passes arguments of other types than its listeners take");
+      }
+    }
+    const void* argv[sizeof...(Args) + 1] = {static_cast<const void*>(&args)...};
+    run_listeners(slot, name, argv);
+    return true;
+  }
+
+  /// The snapshot rule: pin the current list, call each of its listeners, unpin.
+  void run_listeners(detail::listener_slot& slot, std::string_view name, const void* const* argv) {
+    detail::listener_list* list = slot.list;
+    ++list->refs;
+    struct unpin {
+      detail::listener_list* l;
+      ~unpin() { detail::listener_list::release(l); }
+    } guard{list};
+    const std::size_t n = list->items.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      detail::listener_node* node = list->items[i];
+      if (node->once) {
+        if (node->fired) continue;
+        node->fired = true;
+        off(name, node->id);  // removed before it runs, as Node's once wrapper does
+      }
+      node->invoke(node, argv);
+    }
+  }
+
+  template <class... Args>
+  [[noreturn]] static void unhandled_error(const Args&... args) {
+    if constexpr (sizeof...(Args) == 0) {
+      throw std::runtime_error("Unhandled 'error' event [ERR_UNHANDLED_ERROR]");
+    } else {
+      detail::throw_unhandled_error(std::get<0>(std::tie(args...)));
+    }
+  }
+
+  detail::listener_slot builtins_[builtin_count];
+  std::vector<custom_event> custom_;
+  std::size_t max_listeners_ = default_max_listeners;
+};
+
+/// A plain emitter for a user's own events (Node: new EventEmitter()).
+using event_emitter = basic_event_emitter<>;
+
+}  // namespace netco

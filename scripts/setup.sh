@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# scripts/setup.sh: installs what netco needs to build, test and lint (Debian 12 / apt-get).
+# Idempotent and fast: asks dpkg first and runs apt-get only for what is missing.
+#   scripts/setup.sh           compilers, Asio, doctest, meson, cmake, sanitizer runtimes, tools
+#   scripts/setup.sh --bench   also libuv and wrk, for the load benchmarks
+set -euo pipefail
+
+want=(g++ clang-14 libclang-rt-14-dev libasio-dev doctest-dev meson ninja-build libbenchmark-dev
+      cmake pkg-config python3 curl clang-format-14)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want+=(libuv1-dev wrk) ;;
+    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
+  esac
+done
+# Node.js is used by interop tests; the machines have it already, so only fill the gap.
+command -v node >/dev/null 2>&1 || want+=(nodejs)
+
+missing=()
+for pkg in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == ii* ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup.sh: all ${#want[@]} packages present"
+  exit 0
+fi
+
+echo "setup.sh: installing ${missing[*]}"
+sudo=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null 2>&1 || { echo "setup.sh: need root (or sudo) to install" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
