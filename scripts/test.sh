@@ -13,7 +13,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 jobs=${NETCO_CI_JOBS:-$(nproc 2>/dev/null || echo 2)}
 logs=$root/build-ci-logs
 mkdir -p "$logs"
