@@ -7,6 +7,7 @@
 #include "netco/error.hpp"
 #include "netco/events.hpp"
 #include "netco/fs.hpp"
+#include "netco/http.hpp"
 #include "netco/local.hpp"
 #include "netco/loop.hpp"
 #include "netco/net.hpp"
