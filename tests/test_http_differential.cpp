@@ -268,6 +268,8 @@ const std::vector<sample> corpus = {
    ll::accepts, "PRI only starts the HTTP/2 connection preface"},
   {"bare LF between pipelined requests", req, "GET / HTTP/1.1\r\n\r\n\nGET /2 HTTP/1.1\r\n\r\n", E(parse_error::cr_expected),
    ll::accepts, "only CRLF empty lines are skipped before a request-line (RFC 9112 2.2)"},
+  {"token then quoted string in one chunk extension value", req, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;a=b\"c\"\r\nx\r\n0\r\n\r\n", E(parse_error::invalid_chunk_extension),
+   ll::accepts, "chunk-ext-val is a token or a quoted-string, not both (RFC 9112 7.1.1)"},
   {"DEL in a quoted chunk extension", req, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"\x7f\"\r\nx\r\n0\r\n\r\n", E(parse_error::invalid_chunk_extension),
    ll::accepts, "qdtext excludes DEL (RFC 9110 5.6.4)"},
   // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 means faulty framing: close after the message.

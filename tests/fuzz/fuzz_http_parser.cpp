@@ -163,8 +163,10 @@ bool explained_netco_rejection(std::string_view in, const th::transcript& n,
       // chunked, which llhttp lets through because it hands the connection over first.
       return has_empty_field(in, start, k, "transfer-encoding") ||
              (l.end == th::outcome::upgrade && l.messages.size() == n.messages.size() + 1);
-    case parse_error::invalid_chunk_extension:  // empty name or value, DEL in quotes
-      return (k >= 1 && (at(k - 1) == ';' || at(k - 1) == '=')) || at(k) == '\x7f';
+    case parse_error::invalid_chunk_extension:
+      // An empty name or value, DEL in quotes, or a quote after a token value (`a=b"c"`,
+      // which llhttp reads as one value)
+      return (k >= 1 && (at(k - 1) == ';' || at(k - 1) == '=')) || at(k) == '\x7f' || at(k) == '"';
     default:
       return false;
   }
