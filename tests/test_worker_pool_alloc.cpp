@@ -5,31 +5,12 @@
 #include <cstdlib>
 #include <new>
 
+#include "counting_allocator.hpp"
 #include "netco/spawn.hpp"
 #include "netco/timer.hpp"
 #include "support.hpp"
 
-// NOTE: GCC flags free() in a replaced operator delete as mismatched, but the replaced operator
-// new mallocs: they match.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-// A counting global allocator (every thread: loop and workers): this program replaces operator
-// new, so it is its own suite.
-namespace {
-std::atomic<long> allocations{0};
-}
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+using netco_test::allocations;
 
 using netco::task;
 
