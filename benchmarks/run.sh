@@ -25,8 +25,10 @@
 #
 # Environment: BUILD_DIR (default build-bench-release), PERF_KIT (default ../shared/perf-kit),
 # KIT_BUILD (default $BUILD_DIR/perf-kit), NETCO_ECHO (netco echo examples, "binary:label ...";
-# one whose binary was not built is left out), NETCO_BENCH_ARGS (extra options, for the meson
-# run_target: `NETCO_BENCH_ARGS=--quick ninja -C build bench`).
+# one whose binary was not built is left out; a binary with a '/' is a path, e.g.
+# build-uring/examples/echo_server:netco_uring), NETCO_BENCH_ARGS (extra options, for the meson
+# run_target: `NETCO_BENCH_ARGS=--quick ninja -C build bench`), BASELINES (the kit's servers,
+# default "epoll asio_cb asio_coro uv node"; epoll, the yardstick, should stay).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -123,16 +125,22 @@ kit=$(cd "$kit" && pwd)
 servers=()
 for entry in $netco_echo; do
   bin=${entry%%:*} label=${entry#*:}
-  if [[ -x $build/examples/$bin ]]; then
-    servers+=("$label=$root/$build/examples/$bin {PORT}")
+  exe=$root/$build/examples/$bin
+  [[ $bin == */* ]] && exe=$(realpath -m "$bin")  # a path: a server built elsewhere (io_uring)
+  if [[ -x $exe ]]; then
+    servers+=("$label=$exe {PORT}")
   else
-    echo "(no $build/examples/$bin: $label left out)"
+    echo "(no $exe: $label left out)"
   fi
 done
 ((${#servers[@]})) || { echo "no netco echo example was built" >&2; exit 1; }
-servers+=("epoll=$kit/epoll_echo {PORT}" "asio_cb=$kit/asio_cb_echo {PORT}"
-          "asio_coro=$kit/asio_coro_echo {PORT}" "uv=$kit/uv_echo {PORT}"
-          "node=node $kit/node_echo.js {PORT}")
+declare -A kit_servers=([epoll]="$kit/epoll_echo {PORT}" [asio_cb]="$kit/asio_cb_echo {PORT}"
+  [asio_coro]="$kit/asio_coro_echo {PORT}" [uv]="$kit/uv_echo {PORT}"
+  [node]="node $kit/node_echo.js {PORT}")
+for name in ${BASELINES:-epoll asio_cb asio_coro uv node}; do
+  [[ -n ${kit_servers[$name]:-} ]] || { echo "run.sh: unknown baseline '$name'" >&2; exit 2; }
+  servers+=("$name=${kit_servers[$name]}")
+done
 
 free_port() {  # first port >= $1 nobody listens on
   local p=$1

@@ -1,7 +1,7 @@
 // examples/collect_until_end.cpp: seed 001: accumulate all data of a connection and print it
 // at "end". Try: printf 'one\ntwo\n' | nc -N 127.0.0.1 8001
 #include <netco/net.hpp>
-#include <netco/signal.hpp>
+#include <netco/shutdown.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -25,10 +25,7 @@ int main(int argc, char** argv) {
     std::printf("collect_until_end listening on 127.0.0.1:%u\n", server.address().port);
     std::fflush(stdout);
   });
-  netco::spawn([](net::server s) -> netco::task<> {
-    co_await netco::wait_for_signal(SIGINT, SIGTERM);
-    s.close();
-    netco::loop::current().stop();
-  }(server));
+  // SIGINT/SIGTERM: stop accepting, let open connections end (5 s at most); a second forces it.
+  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)});
   netco::run();  // the default loop; returns when nothing keeps it alive (Node's exit rule)
 }

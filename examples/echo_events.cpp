@@ -1,7 +1,7 @@
 // examples/echo_events.cpp: TCP echo in Node style: on "data" write it back, on "end" end.
 // The same protocol as echo_server.cpp (the coroutine style). Try: nc 127.0.0.1 7000
 #include <netco/net.hpp>
-#include <netco/signal.hpp>
+#include <netco/shutdown.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -24,10 +24,7 @@ int main(int argc, char** argv) {
     std::printf("echo_events listening on 127.0.0.1:%u\n", server.address().port);
     std::fflush(stdout);
   });
-  netco::spawn([](net::server s) -> netco::task<> {
-    co_await netco::wait_for_signal(SIGINT, SIGTERM);
-    s.close();
-    netco::loop::current().stop();  // open connections are closed as the loop goes away
-  }(server));
+  // SIGINT/SIGTERM: stop accepting, let open connections end (5 s at most); a second forces it.
+  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)});
   netco::run();
 }

@@ -1,16 +1,50 @@
 // examples/echo_server.cpp: TCP echo, coroutine style. Try: nc 127.0.0.1 7000
-#include <netco/netco.hpp>
+// Only the headers it uses: <netco/netco.hpp> (everything) would double its compile time.
+#include <netco/shutdown.hpp>  // shutdown_on_signal
+#include <netco/spawn.hpp>
+#include <netco/tcp.hpp>
+#include <netco/timer.hpp>  // sleep_for
 
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
+// The bytes of parts after the first `skip`, in a buffer of their own.
+std::vector<std::byte> unsent(std::span<const std::span<const std::byte>> parts, std::size_t skip) {
+  std::vector<std::byte> rest;
+  for (std::span<const std::byte> part : parts) {
+    const std::size_t drop = std::min(skip, part.size());
+    skip -= drop;
+    rest.insert(rest.end(), part.begin() + static_cast<std::ptrdiff_t>(drop), part.end());
+  }
+  return rest;
+}
+
+// Idle, a connection holds only its coroutine frame with this small buffer: the rest of a
+// longer message is taken, without waiting, into the loop's shared scratch buffer and written
+// on before the coroutine suspends again. Only what the socket cannot take at once is copied.
 netco::task<> echo(netco::tcp::stream peer) {
-  std::array<std::byte, 16 * 1024> buf;
+  std::array<std::byte, 512> head;
   try {
-    while (std::size_t n = co_await peer.read_some(buf))  // 0: the peer ended
-      co_await peer.write_all(std::span(buf).first(n));
+    while (std::size_t n = co_await peer.read_some(head)) {  // 0: the peer ended
+      std::span<const std::byte> parts[2] = {std::span(head).first(n), {}};
+      std::error_code ec;
+      if (n == head.size()) {  // the message may go on: take what is there already
+        const std::span<std::byte> scratch = peer.owner().scratch();
+        parts[1] = scratch.first(peer.try_read_some(scratch, ec));
+        if (ec && ec != std::errc::operation_would_block) throw std::system_error(ec, "read");
+      }
+      const std::size_t sent =
+          peer.try_write_some(std::span(parts).first(parts[1].empty() ? 1 : 2), ec);
+      if (ec) throw std::system_error(ec, "write");
+      if (sent < parts[0].size() + parts[1].size()) {  // the socket buffer is full: wait
+        const std::vector<std::byte> rest = unsent(parts, sent);
+        co_await peer.write_all(rest);
+      }
+    }
     peer.shutdown_send();  // end our side too, after everything was echoed
   } catch (const std::system_error&) {
     // Reset by the peer: nothing is left to echo. (Uncaught, it would end run().)
@@ -32,17 +66,14 @@ netco::task<> serve(netco::tcp::acceptor& acceptor) {
   }
 }
 
-netco::task<> stop_on_signal(netco::tcp::acceptor& acceptor) {
-  co_await netco::wait_for_signal(SIGINT, SIGTERM);
-  acceptor.close();
-  netco::loop::current().stop();  // open connections are closed as the loop goes away
-}
-
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7000);
   netco::tcp::acceptor acceptor = netco::tcp::listen("127.0.0.1", port);
-  netco::spawn(stop_on_signal(acceptor));  // before the announcement: a SIGINT right after it
-  netco::spawn(serve(acceptor));           // must already find the handler
+  // SIGINT/SIGTERM: stop accepting, let open connections end (5 s at most; then they are closed
+  // as the loop goes away); a second signal forces it. Armed before the announcement: a SIGINT
+  // right after it must already find the handler.
+  netco::shutdown_on_signal(acceptor, {.deadline = std::chrono::seconds(5)});
+  netco::spawn(serve(acceptor));
   std::printf("echo_server listening on 127.0.0.1:%u\n", acceptor.port());
   std::fflush(stdout);
   netco::run();

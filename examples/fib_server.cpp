@@ -65,12 +65,6 @@ netco::task<> serve(netco::tcp::acceptor& acceptor, netco::worker_pool& pool) {
   }
 }
 
-netco::task<> stop_on_signal(netco::tcp::acceptor& acceptor) {
-  co_await netco::wait_for_signal(SIGINT, SIGTERM);
-  acceptor.close();
-  netco::loop::current().stop();  // open connections are closed as the loop goes away
-}
-
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7002);
   // At least two workers, so that a quick request never queues behind a long one.
@@ -79,7 +73,10 @@ int main(int argc, char** argv) {
   netco::worker_pool pool({.max_workers = workers});
   netco::tcp::acceptor acceptor = netco::tcp::listen("127.0.0.1", port);
   netco::spawn(serve(acceptor, pool));
-  netco::spawn(stop_on_signal(acceptor));  // before the line below: a SIGINT then is caught
+  // SIGINT/SIGTERM: stop accepting, let the answers in flight go out (5 s at most; then the
+  // loop stops and the pool's stop_token ends long jobs); a second signal forces it. Armed
+  // before the line below: a SIGINT then is caught.
+  netco::shutdown_on_signal(acceptor, {.deadline = std::chrono::seconds(5)});
   std::printf("fib_server listening on 127.0.0.1:%u (%u workers)\n", acceptor.port(), workers);
   std::fflush(stdout);
   netco::run();

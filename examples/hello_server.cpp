@@ -1,7 +1,7 @@
 // examples/hello_server.cpp: seed 000 in Node style: answer each request with "hello world" and
 // end. Try: curl http://127.0.0.1:3000/   or   echo hi | nc 127.0.0.1 3000
 #include <netco/net.hpp>
-#include <netco/signal.hpp>
+#include <netco/shutdown.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -30,10 +30,7 @@ int main(int argc, char** argv) {
     std::printf("hello_server listening on 127.0.0.1:%u\n", server.address().port);
     std::fflush(stdout);
   });
-  netco::spawn([](net::server s) -> netco::task<> {  // SIGINT/SIGTERM: stop cleanly
-    co_await netco::wait_for_signal(SIGINT, SIGTERM);
-    s.close();
-    netco::loop::current().stop();
-  }(server));
+  // SIGINT/SIGTERM: stop accepting, let open connections end (5 s at most); a second forces it.
+  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)});
   netco::run();
 }

@@ -1,11 +1,14 @@
 // examples/http_echo_body.cpp: answers a POST with its own body, streamed chunk by chunk as it
-// arrives (Node style, with backpressure). Try: curl --data-binary @file http://127.0.0.1:8081/
+// arrives (Node style, with backpressure); "Upgrade: echo" turns the connection into a raw echo.
+// Try: curl --data-binary @file http://127.0.0.1:8081/
 #include <netco/http.hpp>
-#include <netco/signal.hpp>
+#include <netco/shutdown.hpp>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 namespace http = netco::http;
 
@@ -28,6 +31,26 @@ int main(int argc, char** argv) {
         });
         req.on("end", [res] { res.end(); });
       });
+  // "Upgrade: echo": the connection leaves HTTP and echoes raw bytes, starting with those the
+  // client sent right after its request head.
+  server.on("upgrade", [](const http::incoming_message&, const http::upgraded_socket& sock,
+                          const netco::buffer& head) {
+    netco::spawn([](http::upgraded_socket s, std::string pending) -> netco::task<> {
+      std::string out =
+          "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+      out += pending;
+      std::vector<std::byte> buf(16 * 1024);
+      for (;;) {
+        std::error_code ec;
+        co_await s.stream().write_all(out, ec);
+        if (ec) break;
+        const std::size_t n = co_await s.stream().read_some(std::span(buf), ec);
+        if (n == 0 || ec) break;
+        out.assign(reinterpret_cast<const char*>(buf.data()), n);
+      }
+      s.stream().close();
+    }(sock, std::string(head.view())));
+  });
   server.on("error", [](std::error_code ec) {
     std::fprintf(stderr, "listen: %s\n", ec.message().c_str());
     std::exit(1);
@@ -36,10 +59,8 @@ int main(int argc, char** argv) {
     std::printf("http_echo_body listening on 127.0.0.1:%u\n", server.address().port);
     std::fflush(stdout);
   });
-  netco::spawn([](http::server s) -> netco::task<> {  // SIGINT/SIGTERM: stop cleanly
-    co_await netco::wait_for_signal(SIGINT, SIGTERM);
-    s.close();
-    netco::loop::current().stop();
-  }(server));
+  // SIGINT/SIGTERM: stop accepting, close idle keep-alive connections, finish the requests in
+  // flight (5 s at most), then exit; a second signal forces it.
+  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)});
   netco::run();
 }

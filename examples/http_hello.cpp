@@ -1,7 +1,7 @@
 // examples/http_hello.cpp: the HTTP hello-world server (the plaintext benchmark's), Node style.
 // Try: curl -i http://127.0.0.1:8080/
 #include <netco/http.hpp>
-#include <netco/signal.hpp>
+#include <netco/shutdown.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -29,10 +29,8 @@ int main(int argc, char** argv) {
     std::printf("http_hello listening on 127.0.0.1:%u\n", server.address().port);
     std::fflush(stdout);
   });
-  netco::spawn([](http::server s) -> netco::task<> {  // SIGINT/SIGTERM: stop cleanly
-    co_await netco::wait_for_signal(SIGINT, SIGTERM);
-    s.close();
-    netco::loop::current().stop();
-  }(server));
+  // SIGINT/SIGTERM: stop accepting, close idle keep-alive connections, finish the requests in
+  // flight (5 s at most), then exit; a second signal forces it.
+  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)});
   netco::run();
 }

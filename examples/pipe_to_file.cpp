@@ -3,7 +3,7 @@
 // Try: echo hello | nc -N 127.0.0.1 8080; cat msg.txt
 #include <netco/fs.hpp>
 #include <netco/net.hpp>
-#include <netco/signal.hpp>
+#include <netco/shutdown.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -31,11 +31,12 @@ int main(int argc, char** argv) {
     std::printf("pipe_to_file listening on 127.0.0.1:%u\n", server.address().port);
     std::fflush(stdout);
   });
-  netco::spawn([](net::server s, netco::fs::write_stream file) -> netco::task<> {
-    co_await netco::wait_for_signal(SIGINT, SIGTERM);
-    s.close();
-    file.end();  // flushed by the file thread before the stream goes
-    netco::loop::current().stop();
-  }(server, ws));
+  // SIGINT/SIGTERM: stop accepting, let open connections end (5 s at most); a second forces it.
+  // The file ends after the last client (the server's "close"), or when forced; it is flushed
+  // by the file thread before the stream goes.
+  server.on("close", [ws]() mutable { ws.end(); });
+  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)}).add({}, [ws]() mutable {
+    ws.end();
+  });
   netco::run();
 }

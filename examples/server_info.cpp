@@ -2,7 +2,7 @@
 // address(), logged as in the seed. A second concurrent client is refused ("drop").
 // Try: nc 127.0.0.1 8080   (and a second nc while the first is open)
 #include <netco/net.hpp>
-#include <netco/signal.hpp>
+#include <netco/shutdown.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -38,10 +38,7 @@ int main(int argc, char** argv) {
     std::printf("server_info listening on 127.0.0.1:%u\n", server.address().port);
     std::fflush(stdout);
   });
-  netco::spawn([](net::server s) -> netco::task<> {
-    co_await netco::wait_for_signal(SIGINT, SIGTERM);
-    s.close();
-    netco::loop::current().stop();
-  }(server));
+  // SIGINT/SIGTERM: stop accepting, let open connections end (5 s at most); a second forces it.
+  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)});
   netco::run();
 }

@@ -1,7 +1,7 @@
 // examples/udp_echo.cpp: UDP echo in Node style: every datagram goes back to its sender.
 // Usage: udp_echo [PORT]   Try: nc -u 127.0.0.1 7004
 #include <netco/dgram.hpp>
-#include <netco/signal.hpp>
+#include <netco/shutdown.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -22,9 +22,7 @@ int main(int argc, char** argv) {
     std::printf("udp_echo listening on 127.0.0.1:%u\n", server.address().port);
     std::fflush(stdout);
   });
-  netco::spawn([](dgram::socket s) -> netco::task<> {
-    co_await netco::wait_for_signal(SIGINT, SIGTERM);
-    s.close();  // "close", and nothing is left to keep the loop alive
-  }(server));
+  // SIGINT/SIGTERM: close the socket ("close"); nothing is left to keep the loop alive.
+  netco::shutdown_on_signal().add([server]() mutable { server.close(); });
   netco::run();
 }

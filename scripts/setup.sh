@@ -6,7 +6,8 @@
 set -euo pipefail
 
 want=(g++ clang-14 libclang-rt-14-dev libasio-dev doctest-dev meson ninja-build libbenchmark-dev
-      cmake pkg-config python3 curl clang-format-14)
+      cmake pkg-config python3 curl clang-format-14 nginx)
+want+=(liburing-dev)  # meson -Dio_uring=enabled (the loop on io_uring; CI section "uring")
 for arg in "$@"; do
   case "$arg" in
     --bench) want+=(libuv1-dev wrk) ;;
@@ -35,5 +36,13 @@ if ((EUID != 0)); then
   sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+# nginx is only a test peer (tests/interop/nginx_proxy.py runs its own on loopback): its
+# package must not start a system nginx on port 80. A policy-rc.d that answers 101 tells
+# invoke-rc.d and deb-systemd-invoke not to start services; one already there is left alone.
+if [[ " ${missing[*]} " == *" nginx "* && ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
+  trap '"${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -600,3 +600,376 @@ TEST_CASE("client: max_sockets queues requests; a refused connection is an error
     CHECK_THROWS_AS((void)http::parse_url("https://example.com/"), std::system_error);
   }());
 }
+
+TEST_CASE("keep-alive headers as Node 20 sends them; Connection: close when closing") {
+  netco_test::run([]() -> netco::task<> {
+    http::server srv = hello_server({.max_requests_per_socket = 3});
+    srv.listen(0, "127.0.0.1");
+    const auto port = srv.address().port;
+    std::string out = co_await raw(port,
+                                   "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                                   "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string first = out.substr(0, out.find("hello /a"));
+    CHECK(first.find("Connection: keep-alive\r\nKeep-Alive: timeout=5, max=3\r\n") !=
+          std::string::npos);
+    const std::string second = out.substr(out.find("hello /a"));
+    CHECK(second.find("Connection: close\r\n") != std::string::npos);
+    CHECK(second.find("Keep-Alive") == std::string::npos);
+    // HTTP/1.0 asking for keep-alive gets the same pair; without asking, a close.
+    out = co_await raw(port,
+                       "GET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                       "GET /d HTTP/1.0\r\n\r\n");
+    CHECK(count(out, "Keep-Alive: timeout=5, max=3\r\n") == 1);
+    CHECK(count(out, "Connection: close\r\n") == 1);
+    srv.close();
+  }());
+}
+
+TEST_CASE("request_timeout alone: a body that stops arriving gets 408; others are answered") {
+  netco_test::run([]() -> netco::task<> {
+    std::error_code seen;
+    http::server srv = http::create_server(
+        {.request_timeout = 200ms},
+        [&](http::incoming_message req, http::server_response res) -> netco::task<> {
+          try {
+            res.end(co_await req.body());
+          } catch (const std::system_error& e) {
+            seen = e.code();
+          }
+        });
+    srv.listen(0, "127.0.0.1");
+    const auto port = srv.address().port;
+    netco::tcp::stream slow = co_await netco::tcp::connect("127.0.0.1", port);
+    co_await slow.write_all(
+        std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+    const std::string ok = co_await raw(
+        port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+    CHECK(body_of(ok) == "hi");
+    std::string got;
+    std::vector<char> buf(4096);
+    for (;;) {  // the server closes: the watchdog bounds this
+      std::error_code ec;
+      const std::size_t n = co_await slow.read_some(std::span(buf), ec);
+      if (n == 0 || ec) break;
+      got.append(buf.data(), n);
+    }
+    CHECK(got == "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+    CHECK(seen == http::error::request_timeout);
+    srv.close();
+  }());
+}
+
+TEST_CASE("keep_alive_timeout alone: an idle keep-alive connection is closed without a reply") {
+  netco_test::run([]() -> netco::task<> {
+    http::server srv = hello_server({.keep_alive_timeout = 200ms});
+    srv.listen(0, "127.0.0.1");
+    netco::tcp::stream s = co_await netco::tcp::connect("127.0.0.1", srv.address().port);
+    co_await s.write_all(std::string_view("GET /k HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string got;
+    std::vector<char> buf(4096);
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      std::error_code ec;
+      const std::size_t n = co_await s.read_some(std::span(buf), ec);
+      if (n == 0 || ec) break;
+      got.append(buf.data(), n);
+    }
+    CHECK(count(got, "HTTP/1.1 ") == 1);  // the answer, then a silent close (no 408)
+    CHECK(got.ends_with("hello /k"));
+    CHECK(got.find("Keep-Alive") == std::string::npos);     // under a second: not announced
+    CHECK(std::chrono::steady_clock::now() - start < 20s);  // far below headers_timeout
+    CHECK(srv.connections() == 0);
+    srv.close();
+  }());
+}
+
+TEST_CASE("upgrade: the listener gets the raw connection and the bytes sent after the head") {
+  netco_test::run([]() -> netco::task<> {
+    http::server srv = hello_server();
+    std::string protocol;
+    srv.on("upgrade", [&](const http::incoming_message& req, const http::upgraded_socket& sock,
+                          const netco::buffer& head) {
+      protocol = std::string(req.headers().value("upgrade"));
+      netco::spawn([](http::upgraded_socket s, std::string head) -> netco::task<> {
+        std::string out = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\necho:";
+        out += head;
+        co_await s.stream().write_all(out);
+        s.stream().close();
+      }(sock, std::string(head.view())));
+    });
+    srv.listen(0, "127.0.0.1");
+    const std::string out = co_await raw(
+        srv.address().port,
+        "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nHELLO");
+    CHECK(out.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    CHECK(out.ends_with("\r\n\r\necho:HELLO"));
+    CHECK(protocol == "echo");
+    srv.close();
+  }());
+}
+
+TEST_CASE("client: write() streams a chunked body as it goes; drain and finish") {
+  netco_test::run([]() -> netco::task<> {
+    std::string te, received;
+    bool first_arrived = false;
+    http::server srv = http::create_server(
+        [&](const http::incoming_message& req, const http::server_response& res) {
+          te = std::string(req.headers().value("transfer-encoding"));
+          req.on("data", [&](const netco::buffer& b) {
+            received += b.view();
+            first_arrived = true;
+          });
+          req.on("end", [res, &received] { res.end(std::to_string(received.size())); });
+        });
+    srv.listen(0, "127.0.0.1");
+    http::agent pool({.keep_alive = false});
+    std::string answer;
+    int drains = 0, finishes = 0;
+    bool closed = false;
+    http::client_request req =
+        http::request({.method = "POST",
+                       .host = "127.0.0.1",
+                       .port = srv.address().port,
+                       .path = "/",
+                       .headers = {},
+                       .agent = &pool,
+                       .timeout = {}},
+                      [&](const http::incoming_message& res) {
+                        res.on("data", [&](const netco::buffer& b) { answer += b.view(); });
+                      });
+    req.on("drain", [&] { ++drains; });
+    req.on("finish", [&] { ++finishes; });
+    req.on("close", [&] { closed = true; });
+    CHECK(req.write("first"));
+    // Streamed: the server sees the first bytes while the request is still open.
+    for (int i = 0; i < 400 && !first_arrived; ++i) co_await netco::sleep_for(5ms);
+    CHECK(first_arrived);
+    CHECK(te == "chunked");
+    const std::string big(64 * 1024, 'x');
+    CHECK_FALSE(req.write(big));  // past the 16 KiB high-water mark
+    for (int i = 0; i < 400 && drains == 0; ++i) co_await netco::sleep_for(5ms);
+    CHECK(drains == 1);
+    req.end("last");
+    for (int i = 0; i < 400 && !closed; ++i) co_await netco::sleep_for(5ms);
+    CHECK(finishes == 1);
+    CHECK(answer == std::to_string(5 + big.size() + 4));
+    CHECK(received.size() == 5 + big.size() + 4);
+    srv.close();
+  }());
+}
+
+TEST_CASE("client: with a Content-Length set, write() sends raw bytes") {
+  netco_test::run([]() -> netco::task<> {
+    std::string te, length, received;
+    http::server srv = http::create_server(
+        [&](http::incoming_message req, http::server_response res) -> netco::task<> {
+          te = std::string(req.headers().value("transfer-encoding"));
+          length = std::string(req.headers().value("content-length"));
+          received = co_await req.body();
+          res.end("ok");
+        });
+    srv.listen(0, "127.0.0.1");
+    http::agent pool({.keep_alive = false});
+    bool closed = false;
+    int status = 0;
+    http::client_request req =
+        http::request({.method = "PUT",
+                       .host = "127.0.0.1",
+                       .port = srv.address().port,
+                       .path = "/",
+                       .headers = {{"Content-Length", "6"}},
+                       .agent = &pool,
+                       .timeout = {}},
+                      [&](const http::incoming_message& res) { status = res.status_code(); });
+    req.on("close", [&] { closed = true; });
+    req.write("abc");
+    co_await netco::sleep_for(10ms);
+    req.end("def");
+    for (int i = 0; i < 400 && !closed; ++i) co_await netco::sleep_for(5ms);
+    CHECK(status == 200);
+    CHECK(te.empty());
+    CHECK(length == "6");
+    CHECK(received == "abcdef");
+    srv.close();
+  }());
+}
+
+TEST_CASE("client: Expect: 100-continue emits continue before the body goes; information") {
+  netco_test::run([]() -> netco::task<> {
+    // netco's server answers 100 Continue itself; the body is sent from "continue".
+    std::vector<std::string> events;
+    http::server srv = http::create_server(
+        [&](http::incoming_message req, http::server_response res) -> netco::task<> {
+          res.end("got " + co_await req.body());
+        });
+    srv.listen(0, "127.0.0.1");
+    http::agent pool({.keep_alive = false});
+    bool closed = false;
+    http::client_request req = http::request(
+        {.method = "POST",
+         .host = "127.0.0.1",
+         .port = srv.address().port,
+         .path = "/",
+         .headers = {{"Expect", "100-continue"}},
+         .agent = &pool,
+         .timeout = {}},
+        [&](const http::incoming_message& res) {
+          events.push_back("response " + std::to_string(res.status_code()));
+          res.on("data", [&](const netco::buffer& b) { events.push_back(std::string(b.view())); });
+        });
+    req.on("continue", [&, req] {
+      events.push_back("continue");
+      req.end("body");
+    });
+    req.on("information",
+           [&](const http::information& i) { events.push_back(std::to_string(i.status_code)); });
+    req.on("close", [&] { closed = true; });
+    req.flush_headers();
+    for (int i = 0; i < 400 && !closed; ++i) co_await netco::sleep_for(5ms);
+    CHECK(events == std::vector<std::string>{"continue", "100", "response 200", "got body"});
+    srv.close();
+
+    // Other 1xx responses come as "information" with their headers (a raw server here).
+    netco::tcp::acceptor acceptor = netco::tcp::listen("127.0.0.1", 0);
+    netco::spawn([](netco::tcp::acceptor& a) -> netco::task<> {
+      netco::tcp::stream peer = co_await a.accept();
+      std::vector<char> buf(4096);
+      std::string head;  // the whole request head, or the close below could reset it
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        const std::size_t n = co_await peer.read_some(std::span(buf));
+        if (n == 0) co_return;
+        head.append(buf.data(), n);
+      }
+      co_await peer.write_all(
+          std::string_view("HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n"
+                           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"));
+    }(acceptor));
+    events.clear();
+    closed = false;
+    http::client_request hints =
+        http::request({.method = "GET",
+                       .host = "127.0.0.1",
+                       .port = acceptor.port(),
+                       .path = "/",
+                       .headers = {},
+                       .agent = &pool,
+                       .timeout = {}},
+                      [&](const http::incoming_message& res) {
+                        events.push_back("response " + std::to_string(res.status_code()));
+                      });
+    hints.on("information", [&](const http::information& i) {
+      events.push_back(std::to_string(i.status_code) + " " + std::string(i.headers.value("link")));
+    });
+    hints.on("continue", [&] { events.push_back("continue"); });
+    hints.on("close", [&] { closed = true; });
+    hints.end();
+    for (int i = 0; i < 400 && !closed; ++i) co_await netco::sleep_for(5ms);
+    CHECK(events == std::vector<std::string>{"103 </style.css>", "response 200"});
+  }());
+}
+
+TEST_CASE("pipelining: reading goes on while a response is pending; a reset is seen at once") {
+  netco_test::run([]() -> netco::task<> {
+    // The first response waits for its own "close": only a read during the wait can see the
+    // client's reset (before, the server noticed it at the next write).
+    bool closed = false;
+    http::server srv = http::create_server(
+        [&](http::incoming_message, http::server_response res) -> netco::task<> {
+          res.on("close", [&] { closed = true; });
+          for (int i = 0; i < 1000 && !closed; ++i) co_await netco::sleep_for(5ms);
+        });
+    srv.listen(0, "127.0.0.1");
+    {
+      netco::tcp::stream s = co_await netco::tcp::connect("127.0.0.1", srv.address().port);
+      co_await s.write_all(std::string_view("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+      co_await netco::sleep_for(30ms);
+      s.reset();
+    }
+    for (int i = 0; i < 1000 && !closed; ++i) co_await netco::sleep_for(5ms);
+    CHECK(closed);
+    srv.close();
+  }());
+}
+
+TEST_CASE("pipelining: many requests sent in one go while the first is slow, all in order") {
+  netco_test::run([]() -> netco::task<> {
+    int seen = 0;
+    http::server srv = http::create_server(
+        [&](http::incoming_message req, http::server_response res) -> netco::task<> {
+          ++seen;
+          if (req.url() == "/0") co_await netco::sleep_for(50ms);
+          res.end(std::string(req.url()));
+        });
+    srv.listen(0, "127.0.0.1");
+    // More than one read buffer's worth: reading pauses when the buffer fills, resumes later.
+    std::string req;
+    const std::string pad(200, 'p');
+    for (int i = 0; i < 300; ++i)
+      req += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\nX-Pad: " + pad + "\r\n\r\n";
+    req += "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const std::string out = co_await raw(srv.address().port, req);
+    CHECK(count(out, "HTTP/1.1 200 OK") == 301);
+    CHECK(seen == 301);
+    std::size_t at = 0;
+    bool ordered = true;
+    for (int i = 0; i < 300; ++i) {
+      const std::size_t next = out.find("\r\n\r\n/" + std::to_string(i), at);
+      ordered = ordered && next != std::string::npos;
+      at = next;
+    }
+    CHECK(ordered);
+    srv.close();
+  }());
+}
+
+TEST_CASE("upgrade after a pipelined request: the upgraded stream gets every later byte") {
+  netco_test::run([]() -> netco::task<> {
+    // The first request's slow answer makes the connection read ahead; that read must not
+    // outlive the hand-over, or it would swallow what the client sends after the 101.
+    http::server srv = http::create_server(
+        [](http::incoming_message req, http::server_response res) -> netco::task<> {
+          co_await netco::sleep_for(30ms);
+          res.end(std::string(req.url()));
+        });
+    srv.on("upgrade", [](const http::incoming_message&, const http::upgraded_socket& sock,
+                         const netco::buffer& head) {
+      netco::spawn([](http::upgraded_socket s, std::string pending) -> netco::task<> {
+        std::string out = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n";
+        out += pending;
+        std::vector<char> buf(4096);
+        for (;;) {
+          std::error_code ec;
+          co_await s.stream().write_all(out, ec);
+          if (ec) break;
+          const std::size_t n = co_await s.stream().read_some(std::span(buf), ec);
+          if (n == 0 || ec) break;
+          out.assign(buf.data(), n);
+        }
+        s.stream().close();
+      }(sock, std::string(head.view())));
+    });
+    srv.listen(0, "127.0.0.1");
+    netco::tcp::stream c = co_await netco::tcp::connect("127.0.0.1", srv.address().port);
+    co_await c.write_all(std::string_view(
+        "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nHELLO"));
+    std::string got;
+    std::vector<char> buf(4096);
+    auto read_until = [&](std::string_view end) -> netco::task<bool> {
+      while (!got.ends_with(end)) {
+        std::error_code ec;
+        const std::size_t n = co_await c.read_some(std::span(buf), ec);
+        if (n == 0 || ec) co_return false;
+        got.append(buf.data(), n);
+      }
+      co_return true;
+    };
+    CHECK(co_await read_until("HELLO"));
+    CHECK(got.find("\r\n\r\n/first") != std::string::npos);
+    CHECK(got.find("HTTP/1.1 101 Switching Protocols\r\n") != std::string::npos);
+    co_await c.write_all(std::string_view("WORLD"));
+    CHECK(co_await read_until("WORLD"));
+    c.close();
+    srv.close();
+  }());
+}

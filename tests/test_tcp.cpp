@@ -144,6 +144,55 @@ TEST_CASE("zero-length reads and writes complete at once with 0") {
   }());
 }
 
+TEST_CASE("wait_readable, then try_read_some into the loop's scratch buffer; try_write_some") {
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    auto [client, server] =
+        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
+                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
+                                   co_return co_await a.accept();
+                                 }(acceptor));
+    std::error_code ec;
+    const std::span<std::byte> scratch = server.owner().scratch();
+    CHECK(scratch.size() == netco::loop::scratch_size);
+    CHECK(server.try_read_some(scratch, ec) == 0);  // nothing sent yet: no waiting either
+    CHECK(ec == std::errc::operation_would_block);
+
+    const std::string a = "hello, ", b = "idle world";
+    const std::array<std::span<const std::byte>, 2> parts{std::as_bytes(std::span(a)),
+                                                          std::as_bytes(std::span(b))};
+    CHECK(client.try_write_some(parts, ec) == a.size() + b.size());
+    CHECK(!ec);
+    co_await server.wait_readable();
+    std::string got;
+    while (got.size() < a.size() + b.size()) {
+      const std::size_t n = server.try_read_some(scratch, ec);
+      if (ec == std::errc::operation_would_block) {
+        co_await server.wait_readable();
+        continue;
+      }
+      REQUIRE(!ec);
+      got.append(reinterpret_cast<const char*>(scratch.data()), n);
+    }
+    CHECK(got == a + b);
+
+    // A socket buffer that fills: try_write_some takes part, never waits, reports no error.
+    const std::vector<std::byte> big(8 << 20, std::byte{'x'});
+    const std::array<std::span<const std::byte>, 1> one{std::span(big)};
+    const std::size_t taken = server.try_write_some(one, ec);
+    CHECK(!ec);
+    CHECK(taken < big.size());
+    server.try_write_some(one, ec);
+    CHECK(!ec);
+
+    client.shutdown_send();  // EOF: 0 with no error, and again after
+    co_await server.wait_readable();
+    CHECK(server.try_read_some(scratch, ec) == 0);
+    CHECK(!ec);
+    CHECK(co_await server.read_some(scratch) == 0);
+  }());
+}
+
 TEST_CASE("refused connect: ECONNREFUSED in both error forms") {
   netco_test::run([]() -> task<> {
     std::uint16_t closed_port;

@@ -133,8 +133,11 @@ inline bool has_token(std::string_view list, std::string_view token) noexcept {
 }
 /// RFC 9110 5.5: no CR, LF or NUL in a value (response splitting); names must be tokens.
 inline bool valid_value(std::string_view v) noexcept {
-  for (char c : v)
-    if (c == '\r' || c == '\n' || c == '\0') return false;
+  for (char c : v) {
+    // One compare for nearly every byte: the three refused ones are all below 14.
+    if (static_cast<unsigned char>(c) <= '\r' && (c == '\r' || c == '\n' || c == '\0'))
+      return false;
+  }
   return true;
 }
 inline bool valid_name(std::string_view n) noexcept {
@@ -199,6 +202,8 @@ class headers {
   }
   bool has(std::string_view name) const noexcept { return get(name).has_value(); }
   std::size_t size() const noexcept { return entries_.size(); }
+  /// At least the bytes "Name: value\r\n" of every field take (for reserving output).
+  std::size_t wire_size_bound() const noexcept { return text_.size() + 4 * entries_.size(); }
   bool empty() const noexcept { return entries_.empty(); }
   field operator[](std::size_t i) const noexcept {
     return {name_of(entries_[i]), value_of(entries_[i])};
@@ -478,8 +483,8 @@ class message_state : public message_emitter {
   void listener_added(std::string_view name) override {
     if (name == "data" && owner_) owner_->consumer_changed();
   }
+  /// Back to a fresh message; the listeners were dropped already (clear_all()).
   void reset_message() {
-    clear_all();
     url_.clear();
     status_ = 0;
     status_message_.clear();
@@ -665,9 +670,9 @@ class exchange final : public message_state, public response_emitter {
     return response_emitter::count_of<Name>();
   }
 
+  /// Back to a fresh exchange, after clear_everything() (recycle() does both).
   void reset_exchange() {
     reset_message();
-    response_emitter::clear_all();
     status_code_ = 200;
     reason_.clear();
     out_headers_.clear();
@@ -684,6 +689,7 @@ class exchange final : public message_state, public response_emitter {
     emit_res<"close">();
   }
   void clear_everything() noexcept {
+    if (!std::exchange(listened_, false)) return;  // the common hello-world case: nothing to drop
     message_state::clear_all();
     response_emitter::clear_all();
   }
@@ -706,6 +712,13 @@ class exchange final : public message_state, public response_emitter {
   bool is_head_ = false;
   bool expect_continue_ = false;
   bool req_keep_alive_ = false;  ///< what the request allows (parser's verdict)
+  bool has_remote_ = false;      ///< remote_ holds the connection's peer (kept when recycled)
+  bool listened_ = false;        ///< a listener was added on either side since the last reset
+
+  void listener_added(std::string_view name) override {  // both emitters' hook
+    listened_ = true;
+    message_state::listener_added(name);
+  }
   server_connection* conn_ = nullptr;
 
   void note_header(std::string_view name, std::string_view value) {
@@ -829,7 +842,7 @@ class server_response {
     if (!message.empty()) detail::check_field("status message", message);
     auto& st = s();
     st.status_code_ = status;
-    st.reason_.assign(message);
+    if (!message.empty() || !st.reason_.empty()) st.reason_.assign(message);
     for (const auto& [name, value] : fields) {
       st.out_headers_.set(name, value);
       st.note_header(name, value);
@@ -935,7 +948,9 @@ class server_state final : public server_emitter,
   using server_emitter::count_of;
   using server_emitter::emit_event;
 
-  void listen(std::uint16_t port, std::string host, int backlog);
+  void listen(std::uint16_t port, std::string host, int backlog, bool reuse_port = false);
+  void listen_without_acceptor();
+  void adopt(tcp::stream peer);
   void close();
   void close_idle_connections();
   void close_all_connections();
@@ -1105,8 +1120,30 @@ class server_connection final : public message_owner,
   }
   void consume(std::size_t n) noexcept {
     begin_ += n;
-    if (begin_ == end_ && rbuf_ && rbuf_->refs.load(std::memory_order_relaxed) == 1)
+    if (begin_ == end_ && !read_ahead_ && rbuf_ && rbuf_->refs.load(std::memory_order_relaxed) == 1)
       begin_ = end_ = 0;
+  }
+  /// While a response is pending, keep reading, so pipelined requests queue up in the buffer
+  /// and a peer that resets is noticed at once. Bounded by the read buffer: when it is nearly
+  /// full, reading stops until the queued requests are answered (Node pauses the socket).
+  void start_read_ahead() {
+    if (read_ahead_ || peer_ended_ || dead_ || timed_out_ || upgraded_) return;
+    prepare_read();
+    if (capacity_ - end_ < 1024) return;
+    read_ahead_ = true;
+    stream_.asio_socket().async_read_some(
+        asio::buffer(rbuf_->data() + end_, capacity_ - end_),
+        [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+          self->read_ahead_ = false;
+          if (!ec && n > 0) {
+            self->end_ += n;
+          } else if (!ec || ec == asio::error::eof) {
+            self->peer_ended_ = true;
+          } else if (ec != asio::error::operation_aborted && !self->dead_) {
+            self->fail_all(ec);  // a reset: the pending response's "close" fires now
+          }
+          self->notify();
+        });
   }
   /// Room to read into: reuse the block while nobody holds a body chunk of it.
   void prepare_read() {
@@ -1125,7 +1162,8 @@ class server_connection final : public message_owner,
   }
   void set_phase(phase p) {
     phase_ = p;
-    since_ = std::chrono::steady_clock::now();
+    // Only the phases with a timeout need the time (the clock read is a per-request cost).
+    if (p != phase::responding) since_ = std::chrono::steady_clock::now();
   }
 
   std::shared_ptr<exchange> new_exchange() {
@@ -1213,14 +1251,37 @@ class server_connection final : public message_owner,
   bool timed_out_ = false;
   bool idle_close_ = false;
   bool upgraded_ = false;
+  bool read_ahead_ = false;  ///< start_read_ahead()'s read is pending
+  bool peer_ended_ = false;  ///< it saw the peer's FIN
 };
 
 // --- output ----------------------------------------------------------------------------------
+
+/// Writes into room reserved in a string up front: the response head is one resize and a
+/// run of memcpy, not an append (and a strlen) per piece.
+struct head_writer {
+  char* p;
+  void put(std::string_view text) noexcept {
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
+  }
+  void number(std::uint64_t n) noexcept {
+    if (n < 1000) {  // status codes and small lengths: no general conversion
+      const auto v = static_cast<unsigned>(n);
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      return;
+    }
+    p = std::to_chars(p, p + 20, n).ptr;
+  }
+};
 
 /// Serialises the response head into the connection's output. known_length: the whole body
 /// is known (end(data) before any write), its size is `length`.
 inline void write_response_head(server_connection& c, exchange& ex, bool known_length,
                                 std::size_t length) {
+  using namespace std::string_view_literals;
   std::string& out = c.out_;
   const int status = ex.status_code_;
   ex.head_sent_ = true;
@@ -1228,34 +1289,42 @@ inline void write_response_head(server_connection& c, exchange& ex, bool known_l
   bool keep = ex.req_keep_alive_ && !c.close_after_ && !ex.user_close_;
   const auto& opt = c.server_->options_;
   if (opt.max_requests_per_socket > 0 && c.requests_ >= opt.max_requests_per_socket) keep = false;
+  const std::string_view reason =
+      ex.reason_.empty() ? status_text(status) : std::string_view(ex.reason_);
+  const std::string_view date = opt.send_date && !ex.user_date_ ? http_date() : ""sv;
 
-  out.append("HTTP/1.1 ");
-  append_number(out, static_cast<std::uint64_t>(status));
-  out.push_back(' ');
-  out.append(ex.reason_.empty() ? status_text(status) : std::string_view(ex.reason_));
-  out.append("\r\n");
+  // Everything but the reason, the fields and the date fits in 256 bytes (numbers are at most
+  // 20 digits, the fixed lines below are short).
+  const std::size_t at = out.size();
+  out.resize(at + 256 + reason.size() + ex.out_headers_.wire_size_bound() + date.size());
+  head_writer w{out.data() + at};
+  w.put("HTTP/1.1 "sv);
+  w.number(static_cast<std::uint64_t>(status));
+  w.put(" "sv);
+  w.put(reason);
+  w.put("\r\n"sv);
   for (auto f : ex.out_headers_) {
-    out.append(f.name);
-    out.append(": ");
-    out.append(f.value);
-    out.append("\r\n");
+    w.put(f.name);
+    w.put(": "sv);
+    w.put(f.value);
+    w.put("\r\n"sv);
   }
-  if (opt.send_date && !ex.user_date_) {
-    out.append("Date: ");
-    out.append(http_date());
-    out.append("\r\n");
+  if (!date.empty()) {
+    w.put("Date: "sv);
+    w.put(date);
+    w.put("\r\n"sv);
   }
   if (ex.user_chunked_) {
     ex.chunked_ = !ex.no_body_;
   } else if (!ex.user_length_ && status != 204 && status != 304 && status >= 200) {
     if (known_length) {
-      out.append("Content-Length: ");
-      append_number(out, length);
-      out.append("\r\n");
+      w.put("Content-Length: "sv);
+      w.number(length);
+      w.put("\r\n"sv);
     } else if (ex.is_head_) {
       // HEAD: the body's length is not known; say nothing about it.
     } else if (ex.minor_ >= 1) {
-      out.append("Transfer-Encoding: chunked\r\n");
+      w.put("Transfer-Encoding: chunked\r\n"sv);
       ex.chunked_ = true;
     } else {
       keep = false;  // HTTP/1.0 without a length: the close ends the body
@@ -1263,12 +1332,23 @@ inline void write_response_head(server_connection& c, exchange& ex, bool known_l
   }
   if (!ex.user_connection_) {
     if (!keep) {
-      out.append("Connection: close\r\n");
-    } else if (ex.minor_ == 0) {
-      out.append("Connection: keep-alive\r\n");
+      w.put("Connection: close\r\n"sv);
+    } else {
+      // Node 20 says it on every keep-alive response, with the idle timeout in seconds.
+      w.put("Connection: keep-alive\r\n"sv);
+      if (opt.keep_alive_timeout.count() >= 1000) {
+        w.put("Keep-Alive: timeout="sv);
+        w.number(static_cast<std::uint64_t>(opt.keep_alive_timeout.count() / 1000));
+        if (opt.max_requests_per_socket > 0) {
+          w.put(", max="sv);
+          w.number(opt.max_requests_per_socket);
+        }
+        w.put("\r\n"sv);
+      }
     }
   }
-  out.append("\r\n");
+  w.put("\r\n"sv);
+  out.resize(static_cast<std::size_t>(w.p - out.data()));
   ex.keep_alive_ = keep;
   if (!keep) c.close_after_ = true;
 }
@@ -1418,7 +1498,10 @@ inline void server_connection::on_head() {
   e.major_ = h.version_major;
   e.minor_ = h.version_minor;
   for (const header& f : h.headers) e.headers_.add(f.name, f.value);
-  e.remote_ = remote_;
+  if (!e.has_remote_) {  // recycled exchanges stay with their connection: once is enough
+    e.remote_ = remote_;
+    e.has_remote_ = true;
+  }
   e.is_head_ = h.method == method::head;
   e.expect_continue_ = h.expect_continue;
   e.req_keep_alive_ = h.keep_alive;
@@ -1469,19 +1552,47 @@ inline task<> server_connection::run(std::shared_ptr<server_connection> self) {
     switch (r.event) {
       case parse_event::need_more: {
         consume(r.consumed);
+        if (!out_.empty() && !writing_) {
+          // flush()'s common case inline (no coroutine frame per request): the batch of
+          // responses goes out in one write; what listeners add meanwhile, flush() sends.
+          writing_ = true;
+          inflight_.swap(out_);
+          out_.clear();
+          inflight_left_ = inflight_.size();
+          co_await stream_.write_all(inflight_, ec);
+          inflight_left_ = 0;
+          inflight_.clear();
+          writing_ = false;
+          if (ec) {
+            fail_all(ec);
+            co_return;
+          }
+          after_write();
+        }
         if (!out_.empty() || writing_) {
           if (!co_await flush()) co_return;
         }
         if (close_after_ && !cur_) goto done;
-        prepare_read();
-        if (end_ == capacity_) {  // cannot happen with a sane parser limit; refuse
-          answered_error = client_error(make_error_code(parse_error::header_overflow));
-          continue;
+        std::size_t n = 0;
+        ec.clear();
+        if (read_ahead_ || peer_ended_) {
+          // A read started while a response was pending: take its outcome.
+          while (read_ahead_ && !dead_) co_await wait();
+          if (dead_) goto done;
+          if (!peer_ended_ && !timed_out_) {
+            if (phase_ == phase::idle && end_ > begin_) set_phase(phase::head);
+            continue;
+          }
+        } else {
+          prepare_read();
+          if (end_ == capacity_) {  // cannot happen with a sane parser limit; refuse
+            answered_error = client_error(make_error_code(parse_error::header_overflow));
+            continue;
+          }
+          in_read_ = true;
+          n = co_await stream_.read_some(std::span(rbuf_->data() + end_, capacity_ - end_), ec);
+          in_read_ = false;
         }
-        in_read_ = true;
-        const std::size_t n =
-            co_await stream_.read_some(std::span(rbuf_->data() + end_, capacity_ - end_), ec);
-        in_read_ = false;
         if (dead_) goto done;
         if (timed_out_) {
           if (answer_timeout()) goto done;
@@ -1517,7 +1628,18 @@ inline task<> server_connection::run(std::shared_ptr<server_connection> self) {
         incoming_message req{std::shared_ptr<message_state>(cur_)};
         server_response res(cur_);
         if (parser_.head().upgrade && server_->count_of<"upgrade">() > 0) {
-          // Hand the connection over, with what was read past the head.
+          // Hand the connection over, with what was read past the head. The answers to the
+          // requests before it go first; a read still pending from a pipelined request's wait
+          // would take the new owner's bytes: stop it.
+          if (!out_.empty() || writing_) {
+            if (!co_await flush()) co_return;
+          }
+          while (read_ahead_ && !dead_) {
+            std::error_code ignored;
+            stream_.asio_socket().cancel(ignored);
+            co_await wait();
+          }
+          if (dead_) goto done;
           upgraded_ = true;
           buffer rest = buffer::copy_of(std::as_bytes(std::span(input().data(), input().size())));
           begin_ = end_;
@@ -1577,6 +1699,7 @@ inline task<> server_connection::run(std::shared_ptr<server_connection> self) {
             if (!co_await flush()) co_return;
             continue;
           }
+          start_read_ahead();
           co_await wait();
         }
         if (dead_ || !cur_) goto done;
@@ -1615,8 +1738,12 @@ done:
     // Lingering close: FIN first, then drop what the peer still sends, so our last response
     // is not lost to a reset.
     std::error_code ignored;
+    while (read_ahead_ && !dead_) {  // the lingering reads below reuse the buffer
+      stream_.asio_socket().cancel(ignored);
+      co_await wait();
+    }
     stream_.shutdown_send(ignored);
-    if (answered_error || close_after_) {
+    if ((answered_error || close_after_) && !peer_ended_ && !dead_) {
       set_phase(phase::lingering);
       timed_out_ = false;
       for (int i = 0; i < 64 && !dead_ && !timed_out_; ++i) {
@@ -1693,7 +1820,8 @@ inline void server_state::sweep() {
   }
 }
 
-inline void server_state::listen(std::uint16_t port, std::string host, int backlog) {
+inline void server_state::listen(std::uint16_t port, std::string host, int backlog,
+                                 bool reuse_port) {
   if (listening_) {
     throw std::logic_error("netco: the server is already listening [ERR_SERVER_ALREADY_LISTEN]");
   }
@@ -1709,7 +1837,7 @@ inline void server_state::listen(std::uint16_t port, std::string host, int backl
     ec.clear();
     const auto targets = resolve_now(h, port, ec);
     if (ec) continue;
-    a = tcp::detail::listen_on(*owner_, targets.front(), backlog, ec);
+    a = tcp::detail::listen_on(*owner_, targets.front(), backlog, ec, reuse_port);
     if (!ec || ec == std::errc::address_in_use) break;
   }
   if (ec) {
@@ -1721,6 +1849,20 @@ inline void server_state::listen(std::uint16_t port, std::string host, int backl
   closing_ = false;
   ++generation_;
   spawn_now(*owner_, accept_loop(shared_from_this(), generation_));
+  defer(*owner_, [self = shared_from_this()] {
+    if (self->listening_) self->emit_event<"listening">();
+  });
+}
+
+/// For netco::cluster's handoff mode: "listening" with no socket of its own; connections
+/// arrive through adopt() from the one acceptor. close() works as usual.
+inline void server_state::listen_without_acceptor() {
+  if (listening_) {
+    throw std::logic_error("netco: the server is already listening [ERR_SERVER_ALREADY_LISTEN]");
+  }
+  listening_ = true;
+  closing_ = false;
+  ++generation_;
   defer(*owner_, [self = shared_from_this()] {
     if (self->listening_) self->emit_event<"listening">();
   });
@@ -1769,20 +1911,34 @@ inline task<> server_state::accept_loop(std::shared_ptr<server_state> self,
       co_await sleep_for(std::chrono::milliseconds(100), ec);
       continue;
     }
-    if (options_.no_delay) {
-      std::error_code ignored;
-      peer.asio_socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-    }
-    auto c = std::make_shared<server_connection>(shared_from_this(), std::move(peer));
-    add_connection(c.get());
-    if (count_of<"connection">() > 0) {
-      std::error_code e2;
-      auto ep = c->stream_.remote_endpoint(e2);
+    adopt(std::move(peer));
+  }
+}
+
+/// Takes a connection accepted elsewhere (on this loop's thread), as if accepted here.
+inline void server_state::adopt(tcp::stream peer) {
+  if (!listening_) {  // closed meanwhile: no new connections
+    peer.close();
+    return;
+  }
+  if (options_.no_delay) {
+    std::error_code ignored;
+    peer.asio_socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  }
+  auto c = std::make_shared<server_connection>(shared_from_this(), std::move(peer));
+  add_connection(c.get());
+  if (count_of<"connection">() > 0) {
+    std::error_code e2;
+    auto ep = c->stream_.remote_endpoint(e2);
+    try {
       emit_event<"connection">(net::address_info{
           ep.address().to_string(), ep.address().is_v6() ? "IPv6" : "IPv4", ep.port()});
+    } catch (...) {  // reported; this connection closes (run() tidies up), accepting goes on
+      owner_->report(std::current_exception());
+      c->destroy_now();
     }
-    spawn_now(*owner_, c->run(c));
   }
+  spawn_now(*owner_, c->run(c));
 }
 
 }  // namespace detail
@@ -1835,6 +1991,12 @@ class server {
   template <std::invocable<> Fn>
   server& listen(std::uint16_t port, Fn&& on_listening) {
     return listen(port, {}, std::forward<Fn>(on_listening));
+  }
+  /// With options: port, host, backlog, reuse_port (no IPC path). Node: server.listen(options)
+  server& listen(const net::listen_options& o) {
+    if (!o.path.empty()) throw std::logic_error("netco: http::server listens on TCP only");
+    s().listen(o.port, o.host, o.backlog, o.reuse_port);
+    return *this;
   }
   /// Stops accepting and closes idle connections; busy ones close after their response.
   /// "close" follows when the last is gone. Node: server.close([cb])
@@ -2121,21 +2283,26 @@ struct response_sink {
   virtual void on_head(const message_head& head) = 0;
   virtual void on_data(std::string_view data) = 0;
   virtual void on_complete(std::span<const header> trailers) = 0;
+  /// An interim 1xx response other than 101 (100 Continue, 103 Early Hints...).
+  virtual void on_information(const message_head& head) { (void)head; }
 
  protected:
   ~response_sink() = default;
 };
 
-inline std::string serialize_request(const request_options& o, std::string_view body,
-                                     bool keep_alive) {
-  std::string out;
-  out.reserve(128 + body.size());
+/// Appends a request's head. length: the whole body's size when known (end() before any
+/// write()); nullopt when it is streamed, which is chunked unless the caller set a
+/// Content-Length. Returns whether the body must be sent in chunked coding.
+inline bool append_request_head(std::string& out, const request_options& o, bool keep_alive,
+                                std::optional<std::size_t> length) {
   out.append(o.method).append(" ").append(o.path).append(" HTTP/1.1\r\n");
-  bool host = false, length = false, connection = false;
+  bool host = false, user_length = false, user_chunked = false, connection = false;
   for (const auto& [name, value] : o.headers) {
     check_field(name, value);
     host = host || iequals(name, "host");
-    length = length || iequals(name, "content-length") || iequals(name, "transfer-encoding");
+    user_length = user_length || iequals(name, "content-length");
+    user_chunked =
+        user_chunked || (iequals(name, "transfer-encoding") && has_token(value, "chunked"));
     connection = connection || iequals(name, "connection");
     out.append(name).append(": ").append(value).append("\r\n");
   }
@@ -2145,14 +2312,41 @@ inline std::string serialize_request(const request_options& o, std::string_view 
     out.append("\r\n");
   }
   if (!connection) out.append(keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
-  if (!length &&
-      (!body.empty() || o.method == "POST" || o.method == "PUT" || o.method == "PATCH")) {
-    out.append("Content-Length: ");
-    append_number(out, body.size());
-    out.append("\r\n");
+  bool chunked = user_chunked;
+  if (!user_length && !user_chunked) {
+    if (!length) {
+      out.append("Transfer-Encoding: chunked\r\n");
+      chunked = true;
+    } else if (*length > 0 || o.method == "POST" || o.method == "PUT" || o.method == "PATCH") {
+      out.append("Content-Length: ");
+      append_number(out, *length);
+      out.append("\r\n");
+    }
   }
   out.append("\r\n");
-  out.append(body);
+  return chunked;
+}
+
+/// Appends body bytes, framed as one chunk when chunked (an empty write sends nothing: an
+/// empty chunk would end the body).
+inline void append_request_body(std::string& out, std::string_view data, bool chunked) {
+  if (data.empty()) return;
+  if (chunked) {
+    append_hex(out, data.size());
+    out.append("\r\n").append(data).append("\r\n");
+  } else {
+    out.append(data);
+  }
+}
+
+/// A whole request (head and body) in one buffer.
+inline std::string serialize_request(const request_options& o, std::string_view body,
+                                     bool keep_alive) {
+  std::string out;
+  out.reserve(128 + body.size());
+  const bool chunked = append_request_head(out, o, keep_alive, body.size());
+  append_request_body(out, body, chunked);
+  if (chunked) out.append("0\r\n\r\n");
   return out;
 }
 
@@ -2188,7 +2382,11 @@ inline task<bool> read_response(tcp::stream& s, method request_method, response_
     } else if (r.event == parse_event::head) {
       begin += r.consumed;
       final_head = p.head().status >= 200;
-      if (final_head) sink.on_head(p.head());
+      if (final_head) {
+        sink.on_head(p.head());
+      } else if (p.head().status != 101) {
+        sink.on_information(p.head());
+      }
     } else if (r.event == parse_event::body) {
       sink.on_data(r.data);
       begin += r.consumed;
@@ -2277,23 +2475,96 @@ inline task<fetch_response> fetch(std::string url, fetch_options options = {}) {
   co_return std::move(out.res);
 }
 
+/// An interim 1xx response the client got. Node: the "information" event's argument
+struct information {
+  int status_code = 0;
+  std::string status_message;
+  int http_version_major = 1, http_version_minor = 1;
+  http::headers headers;
+};
+
 namespace detail {
 
 using client_emitter =
     basic_event_emitter<event<"response", incoming_message>, event<"error", std::error_code>,
-                        event<"timeout">, event<"close">, event<"finish">>;
+                        event<"timeout">, event<"close">, event<"finish">, event<"drain">,
+                        event<"continue">, event<"information", information>>;
 
+inline method method_of(std::string_view name) noexcept {
+  for (const auto& entry : method_table)
+    if (entry.name == name) return entry.value;
+  return method::get;
+}
+
+/// The shared state behind client_request: the body is queued by write()/end() and sent by
+/// a writer coroutine while run() reads the response, so an early answer (a 100 Continue, an
+/// error) is seen while the body still goes out.
 class client_state final : public client_emitter,
                            public response_sink,
                            public std::enable_shared_from_this<client_state> {
  public:
   using client_emitter::emit_event;
   request_options options_;
-  std::string body_;
+  std::size_t high_water_mark_ = 16 * 1024;  ///< write() returns false past this (Node's)
   bool ended_ = false, started_ = false, aborted_ = false, closed_ = false;
   tcp::stream* live_ = nullptr;
   std::shared_ptr<message_state> res_;
   cancel_scope timer_scope_;
+
+  // The outgoing side: out_ is queued, inflight_ is being written.
+  std::string out_, inflight_;
+  bool head_queued_ = false;
+  bool chunked_ = false;
+  bool need_drain_ = false;
+  bool stop_writing_ = false;  ///< the exchange is over: the writer leaves
+  bool writer_done_ = true;    ///< no writer runs (it sets false while it does)
+  bool body_sent_ = false;     ///< the whole request, end() included, was written
+  std::coroutine_handle<> writer_waiter_, run_waiter_;
+
+  std::size_t buffered() const noexcept { return out_.size() + inflight_.size(); }
+
+  /// The head goes out with the first write() or end(); length is known only for the latter.
+  void queue_head(std::optional<std::size_t> length) {
+    if (head_queued_) return;
+    head_queued_ = true;
+    agent& ag = options_.agent ? *options_.agent : global_agent();
+    chunked_ = append_request_head(out_, options_, ag.options().keep_alive, length);
+  }
+  bool write(std::string_view data) {
+    if (aborted_ || closed_) return false;
+    if (ended_) {
+      defer(loop::current(), [self = shared_from_this()] {
+        if (self->count_of<"error">() > 0)
+          self->emit_event<"error">(make_error_code(error::write_after_end));
+      });
+      return false;
+    }
+    queue_head(std::nullopt);
+    append_request_body(out_, data, chunked_);
+    start();
+    wake_writer();
+    if (buffered() >= high_water_mark_) {
+      need_drain_ = true;
+      return false;
+    }
+    return true;
+  }
+  /// Sends the head now, the body to follow (chunked unless a Content-Length was set).
+  void flush_headers() {
+    if (head_queued_ || ended_ || aborted_ || closed_) return;
+    queue_head(std::nullopt);
+    start();
+    wake_writer();
+  }
+  void end(std::string_view data) {
+    if (ended_ || aborted_ || closed_) return;
+    ended_ = true;
+    queue_head(data.size());
+    append_request_body(out_, data, chunked_);
+    if (chunked_) out_.append("0\r\n\r\n");
+    start();
+    wake_writer();
+  }
 
   void start() {
     if (started_) return;
@@ -2309,6 +2580,19 @@ class client_state final : public client_emitter,
     for (const header& f : h.headers) res_->headers_.add(f.name, f.value);
     if (!aborted_) emit_event<"response">(incoming_message(res_));
   }
+  void on_information(const message_head& h) override {
+    if (aborted_) return;
+    // Node 20: "continue" for a 100, and "information" for every 1xx but 101.
+    if (h.status == 100) emit_event<"continue">();
+    if (count_of<"information">() == 0) return;
+    information info;
+    info.status_code = h.status;
+    info.status_message.assign(h.reason);
+    info.http_version_major = h.version_major;
+    info.http_version_minor = h.version_minor;
+    for (const header& f : h.headers) info.headers.add(f.name, f.value);
+    emit_event<"information">(info);
+  }
   void on_data(std::string_view d) override {
     if (aborted_ || !res_) return;
     res_->deliver(buffer::from(d));
@@ -2318,12 +2602,95 @@ class client_state final : public client_emitter,
     for (const header& f : trailers) res_->trailers_.add(f.name, f.value);
     if (!aborted_) res_->finish_body();
   }
+
+  /// Sends out_ as it is queued until end()'s bytes are written. s lives in run()'s frame,
+  /// which waits for writer_done_ before letting it go.
+  task<> writer(std::shared_ptr<client_state> self, tcp::stream& s) {
+    (void)self;
+    for (;;) {
+      while (out_.empty() && !ended_ && !stop_writing_) {
+        struct wait_more {
+          client_state* c;
+          bool await_ready() const noexcept { return false; }
+          void await_suspend(std::coroutine_handle<> h) noexcept { c->writer_waiter_ = h; }
+          void await_resume() const noexcept {}
+        };
+        co_await wait_more{this};
+      }
+      if (stop_writing_ || out_.empty()) break;
+      inflight_.swap(out_);
+      out_.clear();
+      std::error_code ec;
+      co_await s.write_all(inflight_, ec);
+      inflight_.clear();
+      if (ec) break;  // the reader sees the failure (or the response that came first)
+      if (need_drain_ && buffered() < high_water_mark_ && !ended_ && !stop_writing_) {
+        need_drain_ = false;
+        emit_event<"drain">();
+      }
+    }
+    body_sent_ = ended_ && out_.empty() && inflight_.empty() && !stop_writing_;
+    writer_done_ = true;
+    if (body_sent_ && !aborted_) emit_event<"finish">();
+    if (auto h = std::exchange(run_waiter_, nullptr)) defer(loop::current(), [h] { h.resume(); });
+  }
+  void wake_writer() {
+    if (auto h = std::exchange(writer_waiter_, nullptr))
+      defer(loop::current(), [h] { h.resume(); });
+  }
+
+  /// Connects (or takes a pooled connection), runs the writer, reads the response.
+  task<bool> exchange_on(tcp::stream& s) {
+    bool reusable = false;
+    std::exception_ptr failure;
+    writer_done_ = false;
+    spawn_now(loop::current(), writer(shared_from_this(), s));
+    try {
+      reusable = co_await read_response(s, method_of(options_.method), *this);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (!writer_done_) {
+      // The response is complete (or failed) before the body was: the connection cannot
+      // carry another request. Closing cancels a pending write.
+      stop_writing_ = true;
+      reusable = false;
+      std::error_code ignored;
+      s.asio_socket().close(ignored);
+      wake_writer();
+      struct wait_writer {
+        client_state* c;
+        bool await_ready() const noexcept { return c->writer_done_; }
+        void await_suspend(std::coroutine_handle<> h) noexcept { c->run_waiter_ = h; }
+        void await_resume() const noexcept {}
+      };
+      co_await wait_writer{this};
+    }
+    if (failure) std::rethrow_exception(failure);
+    const bool again = reusable && body_sent_;  // both directions ended cleanly
+    co_return again;
+  }
+
   task<> run(std::shared_ptr<client_state> self) {
     (void)self;
     std::error_code failure;
+    if (options_.timeout.count() > 0) arm_timeout(options_.timeout);
+    agent& ag = options_.agent ? *options_.agent : global_agent();
     try {
-      if (options_.timeout.count() > 0) arm_timeout(options_.timeout);
-      co_await detail::perform(options_, body_, *this, &live_);
+      tcp::stream s = co_await ag.acquire(options_.host, options_.port);
+      bool reusable = false;
+      std::exception_ptr broken;
+      if (!aborted_) {
+        live_ = &s;
+        try {
+          reusable = co_await exchange_on(s);
+        } catch (...) {
+          broken = std::current_exception();
+        }
+        live_ = nullptr;
+      }
+      ag.release(options_.host, options_.port, std::move(s), reusable && !aborted_);
+      if (broken) std::rethrow_exception(broken);
     } catch (const std::system_error& e) {
       failure = e.code();
     }
@@ -2362,7 +2729,9 @@ class client_state final : public client_emitter,
   void abort() {
     if (aborted_ || closed_) return;
     aborted_ = true;
+    stop_writing_ = true;
     if (live_) live_->close();
+    wake_writer();
     if (!started_) {
       timer_scope_.cancel();
       defer(loop::current(), [self = shared_from_this()] { self->close(); });
@@ -2375,8 +2744,9 @@ class client_state final : public client_emitter,
 }  // namespace detail
 
 /// An outgoing request (Node: http.ClientRequest). Events "response"(incoming_message),
-/// "error"(error_code), "timeout", "close". The body given to write() is sent with end(), with
-/// a Content-Length. A cheap handle; loop thread only.
+/// "error"(error_code), "timeout", "close", "finish" (the whole request was written), "drain",
+/// "continue" (a 100 Continue came), "information"(information) (any 1xx but 101). The head
+/// goes out with the first write() or end(). A cheap handle; loop thread only.
 class client_request {
  public:
   client_request() = default;
@@ -2394,27 +2764,33 @@ class client_request {
     s().once(event, std::forward<Fn>(fn));
     return *this;
   }
-  /// Node: request.setHeader() (throws invalid_char for CR/LF/NUL, headers_sent once started)
+  /// Node: request.setHeader() (throws invalid_char for CR/LF/NUL, headers_sent once the head
+  /// was queued by write() or end())
   const client_request& set_header(std::string_view name, std::string_view value) const {
     detail::check_field(name, value);
-    if (s().started_) throw std::system_error(make_error_code(error::headers_sent));
+    if (s().head_queued_) throw std::system_error(make_error_code(error::headers_sent));
     auto& h = s().options_.headers;
     std::erase_if(h, [&](const auto& f) { return detail::iequals(f.first, name); });
     h.emplace_back(std::string(name), std::string(value));
     return *this;
   }
-  /// Node: request.write()
-  bool write(std::string_view data) const {
-    if (s().ended_) return false;
-    s().body_.append(data);
-    return true;
-  }
-  /// Sends the request. Node: request.end([data])
+  /// Sends body bytes as they come: chunked unless a Content-Length header was set (then the
+  /// bytes go raw and must add up to it). Returns false once more than the high-water mark
+  /// (16 KiB) waits to be written; "drain" follows. After end(): false, and "error"
+  /// (write_after_end) on the next tick. Node: request.write()
+  bool write(std::string_view data) const { return s().write(data); }
+  bool write(const buffer& data) const { return write(data.view()); }
+  /// Sends the rest and finishes the request; with nothing written before, the body goes with
+  /// a Content-Length, in the same send as the head. Node: request.end([data])
   const client_request& end(std::string_view data = {}) const {
-    if (s().ended_) return *this;
-    s().body_.append(data);
-    s().ended_ = true;
-    s().start();
+    s().end(data);
+    return *this;
+  }
+  const client_request& end(const buffer& data) const { return end(data.view()); }
+  /// Sends the head before any body, e.g. to wait for "continue" after an
+  /// `Expect: 100-continue`. Node: request.flushHeaders()
+  const client_request& flush_headers() const {
+    s().flush_headers();
     return *this;
   }
   /// Stops the request: no more events but "close". Node: request.destroy() / abort()
@@ -2430,6 +2806,8 @@ class client_request {
     if (s().started_ && ms.count() > 0) s().arm_timeout(ms);
     return *this;
   }
+  /// Node: request.writableLength
+  std::size_t writable_length() const { return s().buffered(); }
 
  private:
   detail::client_state& s() const {

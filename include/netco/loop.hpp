@@ -2,9 +2,11 @@
 #pragma once
 #include <coroutine>   // coroutine_handle
 #include <csignal>     // signal, SIGPIPE
-#include <cstddef>     // size_t
+#include <cstddef>     // byte, size_t
 #include <exception>   // exception_ptr
 #include <functional>  // function (error handler; set rarely, never called on the hot path)
+#include <memory>      // unique_ptr: the scratch buffer
+#include <span>        // span
 #include <utility>     // exchange, forward
 
 #include "netco/detail/asio.hpp"
@@ -114,6 +116,16 @@ class loop {
 
   asio::io_context& context() noexcept { return io_; }
 
+  /// A buffer shared by everything on this loop, for bytes that are used up before the caller
+  /// next suspends (read them, write them on, done). It lets idle connections keep no read
+  /// buffer of their own. Its contents are valid only until the calling coroutine suspends.
+  /// Loop thread only.
+  std::span<std::byte> scratch() {
+    if (!scratch_) scratch_.reset(new std::byte[scratch_size]);  // uninitialised: not touched
+    return {scratch_.get(), scratch_size};
+  }
+  static constexpr std::size_t scratch_size = 64 * 1024;
+
   /// For spawn: the loop owns detached frames until they finish.
   void adopt(detail::root_link& link) noexcept {
     link.next = &roots_;
@@ -159,6 +171,7 @@ class loop {
   std::exception_ptr error_;
   std::function<void(std::exception_ptr)> error_handler_;
   detail::root_link roots_;
+  std::unique_ptr<std::byte[]> scratch_;
 };
 
 /// Runs the calling thread's default loop until nothing keeps it alive (Node's exit rule).

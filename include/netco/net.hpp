@@ -3,6 +3,7 @@
 #include <sys/socket.h>  // AF_INET, AF_INET6, AF_UNIX, sockaddr
 #include <sys/un.h>      // sockaddr_un: the path of a Unix-domain endpoint
 
+#include <algorithm>     // min: the small idle read block
 #include <chrono>        // steady_clock, milliseconds: set_timeout
 #include <concepts>      // invocable: callback overloads
 #include <coroutine>     // coroutine_handle
@@ -36,6 +37,7 @@
 #include "netco/resolve.hpp"
 #include "netco/spawn.hpp"
 #include "netco/task.hpp"
+#include "netco/tcp.hpp"  // set_reuse_port
 #include "netco/timer.hpp"
 
 namespace netco::net {
@@ -89,6 +91,7 @@ struct listen_options {
   std::string host;  ///< empty: all interfaces ("::" dual-stack, else "0.0.0.0")
   std::string path;  ///< non-empty: a Unix-domain socket file (IPC)
   int backlog = 511;
+  bool reuse_port = false;  ///< SO_REUSEPORT (TCP): one listener per loop (netco::cluster)
 };
 
 /// Node: net.connect(options) / net.createConnection(options)
@@ -468,6 +471,12 @@ class socket_state final : public socket_emitter,
     }
     bytes_read_ += n;
     touch();
+    if (n == block->capacity && n < config_.read_buffer_size) {
+      buffer_block* big = nullptr;
+      std::error_code late;  // reported by the next read (the stream keeps it, or it ends)
+      chunk = top_up(chunk, big, late);
+      buffer_block::release(big);  // the caller owns the chunk
+    }
     if (count_of<"data">() > 0) emit_event<"data">(chunk);
     co_return chunk;
   }
@@ -498,7 +507,7 @@ class socket_state final : public socket_emitter,
     if (connected_ && !writing_ && queue_head_ == queue_.size()) {
       // The fast path: the socket buffer usually takes it all, with no queue and no copy.
       std::error_code ec;
-      sent = stream_->asio_socket().write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+      sent = stream_->try_write_some(bytes, ec);  // never waits (nor blocks under io_uring)
       if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
         ec = normalize(ec);
         defer(*owner_, [self = shared_from_this(), cb = std::move(cb), ec]() mutable {
@@ -828,7 +837,55 @@ class socket_state final : public socket_emitter,
     // next read goes to a fresh block.
     if (rbuf_ && rbuf_->refs.load(std::memory_order_acquire) == 1) return;
     buffer_block::release(std::exchange(rbuf_, nullptr));
-    rbuf_ = buffer_block::create(config_.read_buffer_size);
+    // Small: it is all the read memory an idle socket holds (see top_up).
+    rbuf_ = buffer_block::create(std::min(config_.read_buffer_size, idle_read_size));
+  }
+
+  /// Read blocks of full size that no listener kept, for the next long read on this thread.
+  struct spare_blocks {
+    static constexpr std::size_t most = 4;
+    std::vector<buffer_block*> blocks;
+    spare_blocks() { blocks.reserve(most); }
+    ~spare_blocks() {
+      for (buffer_block* b : blocks) buffer_block::release(b);
+    }
+    static spare_blocks& local() {
+      thread_local spare_blocks spare;
+      return spare;
+    }
+  };
+  static constexpr std::size_t idle_read_size = 512;
+
+  /// The small read block filled, so the message may go on: copies it into a full-size block
+  /// and adds what else the socket has now, without waiting (one read more per long message,
+  /// against a full-size buffer per idle socket). big keeps a reference for put_back(); late
+  /// gets a failure of that read, to report after the data.
+  buffer top_up(const buffer& head, buffer_block*& big, std::error_code& late) {
+    auto& spare = spare_blocks::local().blocks;
+    if (!spare.empty() && spare.back()->capacity == config_.read_buffer_size) {
+      big = spare.back();
+      spare.pop_back();
+    } else {
+      big = buffer_block::create(config_.read_buffer_size);
+    }
+    std::memcpy(big->data(), head.data(), head.size());
+    const std::size_t more = stream_->try_read_some(
+        std::span(big->data() + head.size(), big->capacity - head.size()), late);
+    if (late == std::errc::operation_would_block) late.clear();
+    bytes_read_ += more;
+    buffer_block::retain(big);
+    return buffer::adopt(big, 0, head.size() + more);
+  }
+  /// After the chunk was delivered: the full-size block goes back to the spares unless a
+  /// listener kept it.
+  static void put_back(buffer_block* big) noexcept {
+    if (!big) return;
+    auto& spare = spare_blocks::local().blocks;
+    if (big->refs.load(std::memory_order_acquire) == 1 && spare.size() < spare_blocks::most) {
+      spare.push_back(big);  // never allocates: reserved
+    } else {
+      buffer_block::release(big);
+    }
   }
 
   void start_reader() {
@@ -864,11 +921,22 @@ class socket_state final : public socket_emitter,
       }
       bytes_read_ += n;
       touch();
+      buffer_block* big = nullptr;
+      std::error_code late;
+      if (n == block->capacity && n < config_.read_buffer_size) chunk = top_up(chunk, big, late);
       if (paused_) {
         held_ = std::move(chunk);  // no "data" while paused; resume() delivers it
+        put_back(big);
         break;
       }
       deliver(chunk);
+      chunk = buffer{};
+      put_back(big);
+      if (late && !destroyed_) {
+        stop_reading();
+        destroy(late);
+        co_return;
+      }
     }
     stop_reading();
   }
@@ -882,22 +950,36 @@ class socket_state final : public socket_emitter,
   }
 
   void deliver(const buffer& chunk) {
-    if (decoder_.mode == decoder::kind::none) {
-      emit_event<"data">(chunk);  // no listener: discarded (netco's rule, see docs/guide.md)
-      return;
+    try {
+      if (decoder_.mode == decoder::kind::none) {
+        emit_event<"data">(chunk);  // no listener: discarded (netco's rule, see docs/guide.md)
+        return;
+      }
+      buffer text = decoder_.decode(chunk);
+      if (!text.empty()) emit_event<"data">(text);
+    } catch (...) {
+      listener_failed();
     }
-    buffer text = decoder_.decode(chunk);
-    if (!text.empty()) emit_event<"data">(text);
+  }
+  /// A "data" or "end" listener threw: the loop's error handler gets it and this connection
+  /// closes (the reader stops), so that other connections go on unaffected.
+  void listener_failed() {
+    owner_->report(std::current_exception());
+    destroy({});
   }
 
   void on_eof() {
     read_ended_ = true;
-    if (decoder_.mode != decoder::kind::none) {
-      buffer rest = decoder_.flush();
-      if (!rest.empty()) emit_event<"data">(rest);
+    try {
+      if (decoder_.mode != decoder::kind::none) {
+        buffer rest = decoder_.flush();
+        if (!rest.empty()) emit_event<"data">(rest);
+      }
+      if (destroyed_) return;
+      emit_event<"end">();
+    } catch (...) {
+      listener_failed();
     }
-    if (destroyed_) return;
-    emit_event<"end">();
     if (destroyed_) return;
     if (!config_.allow_half_open) end({});  // flush what was written, then our FIN
     maybe_close();
@@ -1390,6 +1472,7 @@ class server_state final : public server_emitter,
         const protocol::endpoint at(target);
         raw.open(at.protocol(), ec);
         if (!ec) raw.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec && o.reuse_port) tcp::detail::set_reuse_port(raw, ec);
         if (!ec && target.address().is_v6()) {
           std::error_code ignored;  // dual-stack where the OS allows it, as Node
           raw.set_option(asio::ip::v6_only(false), ignored);
@@ -1439,6 +1522,67 @@ class server_state final : public server_emitter,
     maybe_emit_close();
   }
 
+  /// For netco::cluster's handoff mode: "listening" with no socket of its own; connections
+  /// arrive through adopt() from the one acceptor. close() works as usual.
+  void listen_without_acceptor() {
+    if (listening_) {
+      throw std::logic_error("netco: the server is already listening [ERR_SERVER_ALREADY_LISTEN]");
+    }
+    listening_ = true;
+    closing_ = false;
+    ++generation_;
+    defer(*owner_, [self = shared_from_this()] {
+      if (self->listening_) self->emit_event<"listening">();
+    });
+  }
+
+  /// Takes a connection accepted elsewhere (on this loop's thread), as if accepted here.
+  void adopt(stream peer) {
+    if (!listening_) {  // closed meanwhile: no new connections
+      peer.close();
+      return;
+    }
+    if (connections_ >= max_connections_) {
+      // Node: accepted and closed at once, with "drop" telling whom.
+      if (count_of<"drop">() > 0) {
+        std::error_code e1, e2;
+        drop_info info{to_info(peer.local_endpoint(e1)), to_info(peer.remote_endpoint(e2))};
+        peer.close();
+        emit_event<"drop">(info);
+      }
+      return;
+    }
+    socket_state::config c{options_.allow_half_open, options_.high_water_mark,
+                           options_.read_buffer_size};
+    auto st = std::make_shared<socket_state>(*owner_, c);
+    st->stream_.emplace(std::move(peer));
+    st->accepted(options_.pause_on_connect);
+    st->attach_server(shared_from_this());
+    if (options_.no_delay) st->set_no_delay(true);
+    if (options_.keep_alive) st->set_keep_alive(true, options_.keep_alive_initial_delay);
+    ++connections_;
+    try {
+      emit_event<"connection">(socket(st));
+    } catch (...) {  // reported; that connection closes, the server goes on accepting
+      owner_->report(std::current_exception());
+      st->destroy({});
+      return;
+    }
+    st->start_flowing_later();
+  }
+
+  /// Destroys the connections still open (a graceful shutdown's deadline). Rare, so it walks
+  /// the loop's registry rather than have every connection pay for a list of its own.
+  void destroy_connections() {
+    std::vector<std::shared_ptr<socket_state>> mine;
+    registry& r = registry::of(*owner_);
+    for (registered* p = r.head.next; p != &r.head; p = p->next) {
+      auto* s = dynamic_cast<socket_state*>(p);
+      if (s && s->server_.get() == this) mine.push_back(s->shared_from_this());
+    }
+    for (auto& s : mine) s->destroy({});
+  }
+
   address_info address() const {
     if (!acceptor_ || !acceptor_->is_open()) return {};
     std::error_code ec;
@@ -1452,7 +1596,7 @@ class server_state final : public server_emitter,
   }
   void unref() {
     unrefed_ = true;
-    if (listening_) compensate();
+    if (listening_ && acceptor_ && acceptor_->is_open()) compensate();  // an accept is pending
   }
 
   loop* owner_;
@@ -1514,31 +1658,13 @@ class server_state final : public server_emitter,
       if (!listening_ || generation_ != generation) break;
       if (ec) {
         if (ec == std::errc::operation_canceled) break;
-        emit_event<"error">(normalize(ec));  // EMFILE and friends, as Node: keep accepting
+        // EMFILE and friends are transient: tell "error" listeners (as Node), never throw for
+        // want of one, and keep the listener after a back-off.
+        if (count_of<"error">() > 0) emit_event<"error">(normalize(ec));
         co_await sleep_for(std::chrono::milliseconds(100), ec);
         continue;
       }
-      if (connections_ >= max_connections_) {
-        // Node: accepted and closed at once, with "drop" telling whom.
-        if (count_of<"drop">() > 0) {
-          std::error_code e1, e2;
-          drop_info info{to_info(peer.local_endpoint(e1)), to_info(peer.remote_endpoint(e2))};
-          peer.close();
-          emit_event<"drop">(info);
-        }
-        continue;
-      }
-      socket_state::config c{options_.allow_half_open, options_.high_water_mark,
-                             options_.read_buffer_size};
-      auto st = std::make_shared<socket_state>(*owner_, c);
-      st->stream_.emplace(std::move(peer));
-      st->accepted(options_.pause_on_connect);
-      st->attach_server(shared_from_this());
-      if (options_.no_delay) st->set_no_delay(true);
-      if (options_.keep_alive) st->set_keep_alive(true, options_.keep_alive_initial_delay);
-      ++connections_;
-      emit_event<"connection">(socket(st));
-      st->start_flowing_later();
+      adopt(std::move(peer));
     }
   }
 
@@ -1673,6 +1799,12 @@ class server {
   }
   /// The current count, at once (Node's deprecated server.connections).
   std::size_t connections() const { return s().connections_; }
+  /// Destroys every connection still open, each with "close"(false). netco's own, for graceful
+  /// shutdown's deadline. Node: (http.Server's closeAllConnections())
+  server& close_all_connections() {
+    s().destroy_connections();
+    return *this;
+  }
   /// Node: server.maxConnections = n (connections over it are closed at once, with "drop")
   server& max_connections(std::size_t n) {
     s().max_connections_ = n;

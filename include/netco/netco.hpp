@@ -3,6 +3,7 @@
 
 #include "netco/buffer.hpp"
 #include "netco/cancel.hpp"
+#include "netco/cluster.hpp"
 #include "netco/dgram.hpp"
 #include "netco/error.hpp"
 #include "netco/events.hpp"
@@ -12,6 +13,7 @@
 #include "netco/loop.hpp"
 #include "netco/net.hpp"
 #include "netco/resolve.hpp"
+#include "netco/shutdown.hpp"
 #include "netco/signal.hpp"
 #include "netco/spawn.hpp"
 #include "netco/task.hpp"

@@ -1,7 +1,8 @@
 // Node's http client against examples/http_hello or examples/http_echo_body.
-// usage: node http_node_client.js hello|echo PORT
+// usage: node http_node_client.js hello|echo|upgrade PORT
 'use strict';
 const http = require('http');
+const net = require('net');
 const assert = require('assert');
 const crypto = require('crypto');
 const [mode, portText] = process.argv.slice(2);
@@ -59,5 +60,44 @@ async function echo() {
   });
 }
 
-(mode === 'hello' ? hello() : echo()).then(() => { agent.destroy(); console.log('ok'); },
+// examples/http_echo_body's "Upgrade: echo": Node's 'upgrade' event with the raw socket, then a
+// raw client whose bytes after the head must come back first (the server's `head`).
+async function upgrade() {
+  await new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/chat',
+      headers: { Connection: 'Upgrade', Upgrade: 'echo' } });
+    req.on('upgrade', (res, socket, head) => {
+      assert.strictEqual(res.statusCode, 101);
+      assert.strictEqual(res.headers.upgrade, 'echo');
+      let got = head.toString();
+      socket.on('data', (d) => {
+        got += d;
+        if (got === 'ping') { socket.end(); resolve(); }
+      });
+      socket.write('ping');
+    });
+    req.on('response', () => reject(new Error('expected an upgrade, got a response')));
+    req.on('error', reject);
+    req.end();
+  });
+  await new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => {
+      sock.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nHELLO');
+    });
+    let got = '';
+    sock.on('data', (d) => {
+      got += d;
+      const at = got.indexOf('\r\n\r\n');
+      if (at >= 0 && got.slice(at + 4) === 'HELLO') {
+        assert.ok(got.startsWith('HTTP/1.1 101 Switching Protocols\r\n'));
+        sock.end();
+        resolve();
+      }
+    });
+    sock.on('error', reject);
+  });
+}
+
+const modes = { hello, echo, upgrade };
+modes[mode]().then(() => { agent.destroy(); console.log('ok'); },
   (e) => { console.error(e); process.exit(1); });

@@ -7,6 +7,11 @@
 #ifndef ASIO_NO_DEPRECATED
 #define ASIO_NO_DEPRECATED
 #endif
+// NETCO_SEPARATE_COMPILATION: Asio's non-template code is compiled once, in the translation
+// unit that includes <netco/impl/src.hpp> (meson: netco_separate_dep), not in every other.
+#if defined(NETCO_SEPARATE_COMPILATION) && !defined(ASIO_SEPARATE_COMPILATION)
+#define ASIO_SEPARATE_COMPILATION
+#endif
 
 #include <asio/bind_cancellation_slot.hpp>  // per-operation cancellation
 #include <asio/cancellation_signal.hpp>     // cancellation_signal

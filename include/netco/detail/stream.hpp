@@ -1,5 +1,6 @@
 // netco/detail/stream.hpp: the awaitable stream and acceptor that tcp and local share
 #pragma once
+#include <cerrno>        // errno
 #include <coroutine>     // coroutine_handle
 #include <cstddef>       // byte, size_t
 #include <cstdint>       // uint16_t
@@ -11,6 +12,8 @@
 #include <type_traits>   // is_same_v
 #include <utility>       // move
 
+#include <sys/socket.h>  // recv, MSG_DONTWAIT: reads that never wait, whatever the socket's mode
+
 #include <asio/write.hpp>  // async_write: the rest of a write the socket buffer could not take
 
 #include "netco/detail/asio.hpp"
@@ -20,6 +23,47 @@
 #include "netco/task.hpp"
 
 namespace netco::detail {
+
+// NOTE: under io_uring, netco leaves stream sockets in blocking mode. Asio's io_uring backend
+// then hands each read and write to the kernel as one submission; on a socket marked
+// non-blocking it first gets EAGAIN back, then submits a poll, then reads with a syscall of
+// its own (two trips through the ring and a syscall per read). The synchronous fast paths
+// (send_now, recv_now) ask for MSG_DONTWAIT instead of relying on the socket's mode.
+#if defined(ASIO_HAS_IO_URING_AS_DEFAULT)
+inline constexpr bool blocking_sockets = true;
+#else
+inline constexpr bool blocking_sockets = false;
+#endif
+
+/// One send that never waits: the bytes the socket buffer took (ec: would_block if none).
+template <class Socket, class Buffers>
+std::size_t send_now(Socket& socket, const Buffers& buffers, std::error_code& ec) {
+  if constexpr (!blocking_sockets) {
+    return socket.write_some(buffers, ec);  // non-blocking socket: never waits
+  } else {
+    asio::detail::buffer_sequence_adapter<asio::const_buffer, Buffers> bufs(buffers);
+    const auto n = asio::detail::socket_ops::send(socket.native_handle(), bufs.buffers(),
+                                                  bufs.count(), MSG_DONTWAIT, ec);
+    return n < 0 ? 0 : static_cast<std::size_t>(n);
+  }
+}
+
+/// One receive that never waits: the byte count (ec: would_block if none, eof at the end).
+template <class Socket>
+std::size_t recv_now(Socket& socket, std::span<std::byte> buffer, std::error_code& ec) {
+  if constexpr (!blocking_sockets) {
+    return socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+  } else {
+    const auto n = ::recv(socket.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      ec.clear();
+      return static_cast<std::size_t>(n);
+    }
+    ec = n == 0 ? std::error_code(asio::error::eof)
+                : std::error_code(errno, asio::error::get_system_category());
+    return 0;
+  }
+}
 
 template <class Socket>
 class [[nodiscard]] read_awaiter : io_awaiter_base {
@@ -71,7 +115,7 @@ class [[nodiscard]] write_awaiter : io_awaiter_base {
     // Most writes fit in the socket buffer: write at once and skip the trip through the loop.
     // The socket is non-blocking, so this never waits.
     const std::size_t total = buffers_.size();
-    written_ = socket_.write_some(buffers_.asio_buffers(), state_.ec);
+    written_ = send_now(socket_, buffers_.asio_buffers(), state_.ec);
     if (written_ == total || (state_.ec && state_.ec != asio::error::would_block)) return false;
     state_.ec.clear();
     buffers_.consume(written_);
@@ -169,8 +213,10 @@ class basic_stream {
   static constexpr bool is_tcp = std::is_same_v<Protocol, asio::ip::tcp>;
 
   basic_stream(loop& owner, socket_type socket) : owner_(&owner), socket_(std::move(socket)) {
-    std::error_code ignored;
-    socket_.non_blocking(true, ignored);  // the write fast path depends on it
+    if constexpr (!blocking_sockets) {
+      std::error_code ignored;
+      socket_.non_blocking(true, ignored);  // the write fast path depends on it
+    }
   }
   basic_stream(basic_stream&& other) noexcept
       : owner_(other.owner_), socket_(std::move(other.socket_)), at_eof_(other.at_eof_) {}
@@ -250,6 +296,38 @@ class basic_stream {
   }
   wait_awaiter<socket_type> wait_writable() {
     return {*owner_, socket_, socket_type::wait_write, nullptr};
+  }
+
+  /// Reads what is there now, without waiting: the byte count, or 0 with ec set to
+  /// std::errc::operation_would_block when nothing is there yet, or 0 with ec clear at EOF.
+  /// With wait_readable() or a small read_some, it lets a connection read into a buffer it
+  /// does not own (loop::scratch()), so an idle connection needs no read buffer.
+  std::size_t try_read_some(std::span<std::byte> buffer, std::error_code& ec) {
+    ec.clear();
+    if (buffer.empty() || at_eof_) return 0;
+    const std::size_t n = recv_now(socket_, buffer, ec);
+    if (ec == asio::error::eof) {
+      at_eof_ = true;
+      ec.clear();
+    }
+    ec = normalize(ec);
+    return n;
+  }
+  /// Writes what the socket buffer takes now, without waiting: the byte count, possibly 0
+  /// (ec stays clear: a full socket buffer is no error); ec is set only on failure.
+  std::size_t try_write_some(std::span<const std::span<const std::byte>> buffers,
+                             std::error_code& ec) {
+    gather_buffers pending(buffers);
+    const std::size_t n = send_now(socket_, pending.asio_buffers(), ec);
+    if (ec == asio::error::would_block) ec.clear();
+    ec = normalize(ec);
+    return n;
+  }
+  std::size_t try_write_some(std::span<const std::byte> bytes, std::error_code& ec) {
+    const std::size_t n = send_now(socket_, asio::buffer(bytes.data(), bytes.size()), ec);
+    if (ec == asio::error::would_block) ec.clear();
+    ec = normalize(ec);
+    return n;
   }
 
   /// Half-close: sends FIN after the data already written; reading goes on.

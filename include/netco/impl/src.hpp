@@ -1,0 +1,16 @@
+// netco/impl/src.hpp: the out-of-line parts of netco and Asio, for NETCO_SEPARATE_COMPILATION.
+//
+// Usage (in Asio's manner): define NETCO_SEPARATE_COMPILATION for every translation unit of
+// the program, and include this header in exactly one of them. With meson, depend on
+// netco_separate_dep instead, which does both.
+#pragma once
+
+#if !defined(NETCO_SEPARATE_COMPILATION)
+#error "netco/impl/src.hpp: define NETCO_SEPARATE_COMPILATION for the whole program"
+#endif
+
+#include "netco/detail/asio.hpp"  // sets ASIO_SEPARATE_COMPILATION to match
+
+// Asio's non-template code (io_context, the reactor or io_uring service, socket operations,
+// error categories): declared, never defined, in every other translation unit.
+#include <asio/impl/src.hpp>
