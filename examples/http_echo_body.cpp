@@ -4,7 +4,6 @@
 #include <netco/http.hpp>
 #include <netco/shutdown.hpp>
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>

@@ -5,7 +5,6 @@
 #include <netco/net.hpp>
 #include <netco/shutdown.hpp>
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 

@@ -1638,8 +1638,7 @@ class server_state final : public server_emitter,
   }
 
   void close_acceptor() noexcept {
-    std::error_code ignored;
-    if (acceptor_ && acceptor_->is_open()) acceptor_->close(ignored);
+    if (acceptor_) netco::detail::close_listening(*acceptor_);
     remove_path();
   }
   void remove_path() noexcept {

@@ -1,5 +1,7 @@
 // netco/detail/stream.hpp: the awaitable stream and acceptor that tcp and local share
 #pragma once
+#include <sys/socket.h>  // shutdown: a listening socket under io_uring
+
 #include <cerrno>        // errno
 #include <coroutine>     // coroutine_handle
 #include <cstddef>       // byte, size_t
@@ -419,6 +421,11 @@ class [[nodiscard]] accept_awaiter : io_awaiter_base {
   }
   /// The new connection; with the error_code form, a closed stream on failure.
   basic_stream<Protocol> await_resume() {
+#if defined(ASIO_HAS_IO_URING)
+    // close_listening() shut the socket down first: the kernel ends the accept with EINVAL.
+    if (normalize(state_.ec) == std::errc::invalid_argument)
+      state_.ec = asio::error::operation_aborted;
+#endif
     deliver_error(state_.ec, out_);
     return {*state_.owner, std::move(peer_)};
   }
@@ -427,6 +434,20 @@ class [[nodiscard]] accept_awaiter : io_awaiter_base {
   acceptor_type& acceptor_;
   typename basic_stream<Protocol>::socket_type peer_;
 };
+
+/// Closes a listening socket (an Asio acceptor).
+template <class Acceptor>
+void close_listening(Acceptor& a) noexcept {
+  if (!a.is_open()) return;
+#if defined(ASIO_HAS_IO_URING)
+  // NOTE: io_uring: a pending accept holds the listening socket open past close(), and its
+  // cancellation is still in flight when a new listener takes the same descriptor number (whose
+  // first connection was then lost); shutting the socket down first ends that accept at once.
+  ::shutdown(a.native_handle(), SHUT_RDWR);
+#endif
+  std::error_code ignored;
+  a.close(ignored);
+}
 
 /// A listening socket. Move-only. Closing it completes a pending accept with
 /// std::errc::operation_canceled; a Unix-domain acceptor also removes the file it created.
@@ -475,8 +496,7 @@ class basic_acceptor {
   }
 
   void close() noexcept {
-    std::error_code ignored;
-    if (acceptor_.is_open()) acceptor_.close(ignored);
+    close_listening(acceptor_);
     if (!owned_path_.empty()) {
       std::error_code ignored_remove;
       std::filesystem::remove(owned_path_, ignored_remove);
