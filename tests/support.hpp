@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <random>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "netco/loop.hpp"
 #include "netco/spawn.hpp"
 #include "netco/task.hpp"
+#include "netco/timer.hpp"
 
 namespace netco_test {
 
@@ -76,6 +78,15 @@ inline void run(netco::task<> t, std::chrono::milliseconds limit = 20s) {
   detail::run_with_watchdog(l, limit);
   if (error) std::rethrow_exception(error);
   REQUIRE_MESSAGE(finished, "the loop exited before the test task finished");
+}
+
+/// Polls until done() holds (every millisecond, for 10 s at most); false if it never did.
+inline netco::task<bool> eventually(std::function<bool()> done) {
+  for (int i = 0; i < 10'000; ++i) {
+    if (done()) co_return true;
+    co_await netco::sleep_for(1ms);
+  }
+  co_return done();
 }
 
 inline std::vector<std::byte> random_bytes(std::size_t n, unsigned seed = 1) {

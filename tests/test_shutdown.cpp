@@ -30,13 +30,7 @@ namespace {
 
 void send(int number) { REQUIRE(::kill(::getpid(), number) == 0); }
 
-netco::task<bool> eventually(std::function<bool()> done) {
-  for (int i = 0; i < 10'000; ++i) {
-    if (done()) co_return true;
-    co_await netco::sleep_for(1ms);
-  }
-  co_return done();
-}
+using netco_test::eventually;
 
 /// An HTTP server: "/fast" is answered at once ("ok"); "/slow" is parked in `parked` until the
 /// test answers it.

@@ -23,14 +23,7 @@ namespace {
 
 void send(int number) { REQUIRE(::kill(::getpid(), number) == 0); }
 
-/// Polls until done() holds (every millisecond, for 10 s at most); false if it never did.
-netco::task<bool> eventually(std::function<bool()> done) {
-  for (int i = 0; i < 10'000; ++i) {
-    if (done()) co_return true;
-    co_await netco::sleep_for(1ms);
-  }
-  co_return done();
-}
+using netco_test::eventually;
 
 }  // namespace
 
