@@ -276,6 +276,30 @@ TEST_CASE("an armed shutdown does not keep the loop alive") {
   g.cancel();
 }
 
+TEST_CASE("a drain that let run() return does not force a later run of the loop") {
+  netco::loop l;
+  bool forced = false;
+  netco::graceful_shutdown g;
+  l.post([&] {
+    g = netco::shutdown_on_signal({.deadline = 50ms, .signals = {SIGUSR1}});
+    g.add({}, [&forced] { forced = true; });
+    g.begin();  // nothing to drain: run() returns at once
+  });
+  netco_test::detail::run_with_watchdog(l, 5s);
+  CHECK(g.draining());
+  bool slept = false;
+  l.post([&] {
+    netco::spawn([](bool& done) -> netco::task<> {
+      co_await netco::sleep_for(200ms);  // past the old deadline
+      done = true;
+    }(slept));
+  });
+  netco_test::detail::run_with_watchdog(l, 5s);
+  CHECK(slept);
+  CHECK(!forced);
+  g.cancel();
+}
+
 TEST_CASE("net: draining stops accepting; open connections go on; the loop ends after them") {
   netco_test::run([]() -> netco::task<> {
     net::server server = net::create_server([](net::socket s) {

@@ -3,6 +3,7 @@
 #include <coroutine>   // coroutine_handle
 #include <csignal>     // signal, SIGPIPE
 #include <cstddef>     // byte, size_t
+#include <cstdint>     // uint64_t
 #include <exception>   // exception_ptr
 #include <functional>  // function (error handler; set rarely, never called on the hot path)
 #include <memory>      // unique_ptr: the scratch buffer
@@ -58,6 +59,7 @@ class loop {
   /// exception is then rethrown here unless an error handler is set). May be called again.
   void run() {
     running_scope scope(this);
+    ++runs_;
     io_.restart();
     auto work = asio::make_work_guard(io_);
     schedule_exit_check();
@@ -76,6 +78,10 @@ class loop {
 
   /// True when called from inside this loop's run().
   bool in_loop_thread() const noexcept { return running_ptr() == this; }
+
+  /// How many times run() has started: tells work that outlived a run (an unref'd timer) that
+  /// the run it belonged to is over.
+  std::uint64_t runs() const noexcept { return runs_; }
 
   /// Awaitable: resumes the awaiting coroutine on this loop (possibly moving it across threads).
   [[nodiscard]] auto schedule() noexcept {
@@ -167,6 +173,7 @@ class loop {
 
   asio::io_context io_;
   std::size_t refs_ = 0;
+  std::uint64_t runs_ = 0;
   bool exit_check_pending_ = false;
   std::exception_ptr error_;
   std::function<void(std::exception_ptr)> error_handler_;

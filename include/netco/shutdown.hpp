@@ -3,6 +3,7 @@
 #include <chrono>        // steady_clock
 #include <concepts>      // convertible_to
 #include <csignal>       // SIGINT, SIGTERM
+#include <cstdint>       // uint64_t
 #include <functional>    // function: what to do at each stage (set once, called once)
 #include <memory>        // shared_ptr
 #include <stdexcept>     // logic_error
@@ -98,6 +99,8 @@ class shutdown_state : public std::enable_shared_from_this<shutdown_state> {
   void begin(int signal_number) {
     if (stage_ != stage::armed) return;
     stage_ = stage::draining;
+    // The run this drain belongs to: begun before run(), it is the next one.
+    drain_run_ = owner_->runs() + (owner_->in_loop_thread() ? 0 : 1);
     adopt_root(*owner_, watch_deadline(shared_from_this())).resume();  // runs to its wait
     if (options_.on_drain) options_.on_drain(signal_number);
     for (std::size_t i = 0; i < targets_.size(); ++i) {  // by index: a hook may add targets
@@ -139,7 +142,8 @@ class shutdown_state : public std::enable_shared_from_this<shutdown_state> {
     self->deadline_ = &timer;
     std::error_code ec;
     co_await unref_timer_awaiter(*self->owner_, timer, &ec);
-    if (!ec) self->force();
+    // A drain that let run() return has ended: a later run of the loop is not forced by it.
+    if (!ec && self->owner_->runs() == self->drain_run_) self->force();
   }
 
   loop* owner_;
@@ -147,6 +151,7 @@ class shutdown_state : public std::enable_shared_from_this<shutdown_state> {
   std::vector<target> targets_;
   signal_listener listener_;
   steady_timer* deadline_ = nullptr;
+  std::uint64_t drain_run_ = 0;
   stage stage_ = stage::armed;
 };
 
