@@ -4,8 +4,8 @@
 #   1. gcc        g++, --werror -Dwarning_level=3, debugoptimized: build all, meson test
 #   2. asan       clang-14 -O0, ASan + UBSan (aborting on the first report): meson test
 #   3. tsan       clang-14 -O0, ThreadSanitizer: builds and runs only the suite 'threads'
-#   3b. uring     g++ -O1, -Dio_uring=enabled (Asio's io_uring backend): meson test, all
-#                 but 'faults'; skipped without liburing-dev or when io_uring_setup is refused
+#   3b. uring     g++ -O1, -Dio_uring=enabled (Asio's io_uring backend): meson test; skipped
+#                 without liburing-dev or when io_uring_setup is refused
 #   4. format     clang-format-14 --dry-run -Werror over include/ examples/ tests/ benchmarks/
 #   5. install    meson install into a temp prefix; pkg-config, meson and CMake consumers
 #   6. fuzz       clang-14 libFuzzer + ASan/UBSan: every target in tests/fuzz for
@@ -109,7 +109,6 @@ run_tests() {
   shift 2
   local built=() missing=() state name rest
   while read -r state name rest; do
-    [[ " ${skip_tests[*]:-} " == *" $name "* ]] && continue  # a section's known exclusions
     if [[ $state == built ]]; then built+=("$name"); else missing+=("$name"); fi
   done < <(list_tests "$dir" "$suite")
   if ((${#missing[@]})); then
@@ -241,12 +240,6 @@ sys.exit(1 if fd < 0 else 0)'; then
     "-Dcpp_args=['-O1', '-foptimize-sibling-calls']" -Dwarning_level=3 -Dbenchmarks=disabled ||
     { note_failure "$dir: meson setup"; return; }
   build "$dir" || note_failure "$dir: build"
-  # NOTE: Asio 1.22's io_uring backend leaves a stale user_data on its cancellation requests
-  # (liburing's prep functions do not clear it), so a cancellation's own completion, ENOENT,
-  # can land on another pending operation. 'faults' cancels writes by timeout in a loop and
-  # meets it about one run in six; docs/performance.md ("io_uring") has the details.
-  echo "left out under io_uring: faults (Asio 1.22's io_uring cancellation defect)"
-  local skip_tests=(faults)
   run_tests "$dir" ""
 }
 

@@ -1,11 +1,13 @@
 // tests/test_tcp.cpp: awaitable TCP over loopback (echo, half-close, errors, cancellation)
 #include "netco/tcp.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "netco/cancel.hpp"
 #include "netco/spawn.hpp"
 #include "netco/timer.hpp"
 #include "netco/when_all.hpp"
@@ -312,6 +314,57 @@ TEST_CASE("a read under with_timeout times out, and the stream stays usable") {
     }
     co_await client.write_all(std::string_view("late"));
     CHECK(co_await netco::with_timeout(read_one(server), 5s) == 4);
+  }());
+}
+
+TEST_CASE("thousands of cancelled reads leave other connections' pending reads alone") {
+  // Under io_uring, 9,000 read-and-cancel rounds wrap Asio's submission ring (16,384 slots), so
+  // cancellations reuse the slots that the idle connections' reads were submitted in: with
+  // Asio 1.22's stale user_data (netco/detail/asio.hpp) those reads would end with ENOENT.
+  netco_test::run([]() -> task<> {
+    auto acceptor = netco::tcp::listen("127.0.0.1", 0);
+    auto accept_one = [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
+      co_return co_await a.accept();
+    };
+    auto pair = [&]() -> task<std::pair<netco::tcp::stream, netco::tcp::stream>> {
+      auto [client, server] = co_await netco::when_all(
+          netco::tcp::connect("127.0.0.1", acceptor.port()), accept_one(acceptor));
+      co_return std::pair(std::move(client), std::move(server));
+    };
+    auto read_text = [](netco::tcp::stream& s, std::string& got, std::error_code& ec) -> task<> {
+      std::array<char, 16> buf;
+      const std::size_t n = co_await s.read_some(std::as_writable_bytes(std::span(buf)), ec);
+      got.assign(buf.data(), n);
+    };
+    constexpr int idle_count = 64;
+    std::vector<std::pair<netco::tcp::stream, netco::tcp::stream>> idle;
+    idle.reserve(idle_count);  // the readers hold references to the streams
+    std::vector<std::string> got(idle_count);
+    std::vector<std::error_code> errors(idle_count);
+    for (int i = 0; i < idle_count; ++i) {
+      idle.push_back(co_await pair());
+      netco::spawn(read_text(idle.back().second, got[i], errors[i]));
+    }
+    auto [churn_client, churn_server] = co_await pair();
+    auto cancel_now = [](netco::cancel_scope& scope) -> task<> {
+      scope.cancel();
+      co_return;
+    };
+    for (int round = 0; round < 9'000; ++round) {
+      netco::cancel_scope scope;
+      std::string ignored;
+      std::error_code ec;
+      co_await netco::when_all(scope.run(read_text(churn_server, ignored, ec)), cancel_now(scope));
+      REQUIRE(ec == std::errc::operation_canceled);
+    }
+    for (int i = 0; i < idle_count; ++i) {
+      CHECK_MESSAGE(!errors[i], "connection ", i, ": ", errors[i].message());
+      co_await idle[i].first.write_all(std::string_view("hello"));
+    }
+    CHECK(co_await netco_test::eventually([&] {
+      return std::all_of(got.begin(), got.end(), [](const std::string& g) { return !g.empty(); });
+    }));
+    for (int i = 0; i < idle_count; ++i) CHECK(got[i] == "hello");
   }());
 }
 
