@@ -1,9 +1,9 @@
 // examples/echo_server.cpp: TCP echo, coroutine style. Try: nc 127.0.0.1 7000
 // Only the headers it uses: <netco/netco.hpp> (everything) would double its compile time.
+#include <netco/serve.hpp>     // serve: accept, a task per connection
 #include <netco/shutdown.hpp>  // shutdown_on_signal
 #include <netco/spawn.hpp>
 #include <netco/tcp.hpp>
-#include <netco/timer.hpp>  // sleep_for
 
 #include <algorithm>
 #include <array>
@@ -26,6 +26,7 @@ std::vector<std::byte> unsent(std::span<const std::span<const std::byte>> parts,
 // longer message is taken, without waiting, into the loop's shared scratch buffer and written
 // on before the coroutine suspends again. Only what the socket cannot take at once is copied.
 netco::task<> echo(netco::tcp::stream peer) {
+  peer.set_no_delay();
   std::array<std::byte, 512> head;
   try {
     while (std::size_t n = co_await peer.read_some(head)) {  // 0: the peer ended
@@ -50,19 +51,9 @@ netco::task<> echo(netco::tcp::stream peer) {
   }
 }
 
-netco::task<> serve(netco::tcp::acceptor& acceptor) {
-  for (;;) {
-    std::error_code ec;
-    netco::tcp::stream peer = co_await acceptor.accept(ec);
-    if (ec == std::errc::operation_canceled) co_return;  // closed on SIGINT/SIGTERM
-    if (ec) {  // EMFILE and friends are transient: back off, keep the listener
-      std::fprintf(stderr, "accept: %s\n", ec.message().c_str());
-      co_await netco::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    peer.set_no_delay();
-    netco::spawn(echo(std::move(peer)));
-  }
+// EMFILE and friends are transient: serve() backs off and keeps the listener.
+void report_accept_error(std::error_code ec) {
+  std::fprintf(stderr, "accept: %s\n", ec.message().c_str());
 }
 
 int main(int argc, char** argv) {
@@ -72,7 +63,7 @@ int main(int argc, char** argv) {
   // as the loop goes away); a second signal forces it. Armed before the announcement: a SIGINT
   // right after it must already find the handler.
   netco::shutdown_on_signal(acceptor, {.deadline = std::chrono::seconds(5)});
-  netco::spawn(serve(acceptor));
+  netco::spawn(netco::serve(acceptor, echo, {.on_accept_error = report_accept_error}));
   std::printf("echo_server listening on 127.0.0.1:%u\n", acceptor.port());
   std::fflush(stdout);
   netco::run();

@@ -50,20 +50,6 @@ netco::task<> answer(netco::tcp::stream peer, netco::worker_pool& pool) {
   }
 }
 
-netco::task<> serve(netco::tcp::acceptor& acceptor, netco::worker_pool& pool) {
-  for (;;) {
-    std::error_code ec;
-    netco::tcp::stream peer = co_await acceptor.accept(ec);
-    if (ec == std::errc::operation_canceled) co_return;  // closed on SIGINT/SIGTERM
-    if (ec) {  // EMFILE and friends are transient: back off, keep the listener
-      std::fprintf(stderr, "accept: %s\n", ec.message().c_str());
-      co_await netco::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    netco::spawn(answer(std::move(peer), pool));
-  }
-}
-
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7002);
   // At least two workers, so that a quick request never queues behind a long one.
@@ -71,7 +57,11 @@ int main(int argc, char** argv) {
                                     : std::max(2u, std::thread::hardware_concurrency());
   netco::worker_pool pool({.max_workers = workers});
   netco::tcp::acceptor acceptor = netco::tcp::listen("127.0.0.1", port);
-  netco::spawn(serve(acceptor, pool));
+  netco::spawn(netco::serve(
+      acceptor, [&pool](netco::tcp::stream peer) { return answer(std::move(peer), pool); },
+      {.on_accept_error = [](std::error_code ec) {  // EMFILE...: it backs off, keeps listening
+        std::fprintf(stderr, "accept: %s\n", ec.message().c_str());
+      }}));
   // SIGINT/SIGTERM: stop accepting, let the answers in flight go out (5 s at most; then the
   // loop stops and the pool's stop_token ends long jobs); a second signal forces it. Armed
   // before the line below: a SIGINT then is caught.

@@ -26,6 +26,7 @@
 
 #include "netco/http.hpp"
 #include "netco/net.hpp"
+#include "netco/serve.hpp"
 #include "netco/tcp.hpp"
 #include "netco/timer.hpp"
 #include "netco/when_all.hpp"
@@ -391,30 +392,18 @@ task<> echo_session(netco::tcp::stream s) {
   }
   s.shutdown_send(ec);
 }
-/// The accept loop docs/guide.md shows: a failed accept is transient; back off, keep going.
-task<> accept_loop(netco::tcp::acceptor& a, int& errors, std::error_code& last) {
-  for (;;) {
-    std::error_code ec;
-    netco::tcp::stream peer = co_await a.accept(ec);
-    if (ec == std::errc::operation_canceled) co_return;
-    if (ec) {
-      ++errors;
-      last = ec;
-      co_await netco::sleep_for(100ms);
-      continue;
-    }
-    netco::spawn(echo_session(std::move(peer)));
-  }
-}
 }  // namespace
 
-TEST_CASE("EMFILE: the coroutine acceptor reports it as an error code and accepts again" *
+TEST_CASE("EMFILE: netco::serve reports it, backs off, keeps the listener and accepts again" *
           doctest::skip(!emfile_stageable)) {
   netco_test::run([]() -> task<> {
     int errors = 0;
     std::error_code last;
     netco::tcp::acceptor a = netco::tcp::listen("127.0.0.1", 0);
-    netco::spawn(accept_loop(a, errors, last));
+    netco::spawn(netco::serve(a, echo_session, {.on_accept_error = [&](std::error_code ec) {
+                                ++errors;
+                                last = ec;
+                              }}));
     co_await exhaust_then_recover(
         a.port(), errors, [&] { return a.is_open(); }, [] { return live_sessions == 0; },
         echo_case());

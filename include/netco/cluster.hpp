@@ -27,6 +27,7 @@
 #include "netco/http.hpp"
 #include "netco/loop.hpp"
 #include "netco/net.hpp"
+#include "netco/serve.hpp"
 #include "netco/signal.hpp"
 #include "netco/spawn.hpp"
 #include "netco/task.hpp"
@@ -609,16 +610,8 @@ class cluster {
   template <class Handler>
   static task<> accept_and_serve(std::shared_ptr<tcp::acceptor> a, std::shared_ptr<Handler> h,
                                  member* m) {
-    for (;;) {
-      std::error_code ec;
-      tcp::stream peer = co_await a->accept(ec);
-      if (ec == std::errc::operation_canceled || !a->is_open()) co_return;  // drained
-      if (ec) {  // EMFILE and the like are transient: back off, keep listening
-        co_await sleep_for(std::chrono::milliseconds(100), ec);
-        continue;
-      }
-      netco::spawn(serve_one(h, std::move(peer), m));
-    }
+    co_await netco::serve(*a,
+                          [h, m](tcp::stream peer) { return serve_one(h, std::move(peer), m); });
   }
 
   // Handoff mode: one acceptor on loop 0. Bound first (so port 0 is known), started last.

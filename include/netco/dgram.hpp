@@ -22,10 +22,6 @@
 
 #include "netco/buffer.hpp"
 #include "netco/detail/asio.hpp"
-// After detail/asio.hpp, which configures Asio: the socket options dgram sets.
-#include <asio/ip/multicast.hpp>  // join_group, leave_group, hops, enable_loopback
-#include <asio/ip/unicast.hpp>    // hops: IP_TTL / IPV6_UNICAST_HOPS
-#include <asio/ip/v6_only.hpp>    // ipv6_only
 #include "netco/detail/buffers.hpp"
 #include "netco/detail/io_op.hpp"
 #include "netco/detail/small_function.hpp"

@@ -13,6 +13,7 @@
 #include "netco/loop.hpp"
 #include "netco/net.hpp"
 #include "netco/resolve.hpp"
+#include "netco/serve.hpp"
 #include "netco/shutdown.hpp"
 #include "netco/signal.hpp"
 #include "netco/spawn.hpp"

@@ -37,13 +37,18 @@ inline void netco_io_uring_prep_timeout_remove(::io_uring_sqe* sqe, __u64 user_d
   netco_io_uring_prep_timeout_remove(sqe, user_data, flags)
 #endif
 
-#include <asio/bind_cancellation_slot.hpp>  // per-operation cancellation
-#include <asio/cancellation_signal.hpp>     // cancellation_signal
-#include <asio/executor_work_guard.hpp>     // keeps run() going while netco counts references
-#include <asio/io_context.hpp>              // the reactor of one loop
-#include <asio/ip/tcp.hpp>                  // tcp sockets, acceptors, resolver
-#include <asio/ip/udp.hpp>                  // udp sockets
-#include <asio/local/stream_protocol.hpp>   // Unix-domain stream sockets
-#include <asio/post.hpp>                    // post
-#include <asio/signal_set.hpp>              // signal waits
-#include <asio/steady_timer.hpp>            // sleep_for, timeouts
+#include <asio/bind_cancellation_slot.hpp>   // per-operation cancellation
+#include <asio/cancellation_signal.hpp>      // cancellation_signal
+#include <asio/executor_work_guard.hpp>      // keeps run() going while netco counts references
+#include <asio/generic/stream_protocol.hpp>  // net: a socket of either family, adopted
+#include <asio/io_context.hpp>               // the reactor of one loop
+#include <asio/ip/multicast.hpp>             // dgram: join_group, leave_group, hops, loopback
+#include <asio/ip/tcp.hpp>                   // tcp sockets, acceptors, resolver
+#include <asio/ip/udp.hpp>                   // udp sockets
+#include <asio/ip/unicast.hpp>               // dgram: IP_TTL / IPV6_UNICAST_HOPS
+#include <asio/ip/v6_only.hpp>               // dual-stack listening on "::"
+#include <asio/local/stream_protocol.hpp>    // Unix-domain stream sockets
+#include <asio/post.hpp>                     // post
+#include <asio/signal_set.hpp>               // signal waits
+#include <asio/steady_timer.hpp>             // sleep_for, timeouts
+#include <asio/write.hpp>                    // async_write: what a socket buffer did not take

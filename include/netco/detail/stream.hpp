@@ -16,8 +16,6 @@
 
 #include <sys/socket.h>  // recv, MSG_DONTWAIT: reads that never wait, whatever the socket's mode
 
-#include <asio/write.hpp>  // async_write: the rest of a write the socket buffer could not take
-
 #include "netco/detail/asio.hpp"
 #include "netco/detail/buffers.hpp"
 #include "netco/detail/io_op.hpp"
