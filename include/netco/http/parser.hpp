@@ -4,7 +4,7 @@
 #include <array>         // array (character table)
 #include <cstddef>       // size_t
 #include <cstdint>       // uint8_t, uint16_t, uint64_t, uintptr_t
-#include <cstring>       // memcmp
+#include <cstring>       // memcmp, memcpy
 #include <span>          // span
 #include <string>        // string (error_category::message)
 #include <string_view>   // string_view
@@ -222,13 +222,18 @@ inline constexpr method_entry method_table[] = {
     {"SOURCE", method::source},
 };
 inline constexpr std::size_t max_method_length = 11;  // "UNSUBSCRIBE"
+consteval bool method_table_in_enum_order() {
+  for (std::size_t i = 0; i < std::size(method_table); ++i)
+    if (static_cast<std::size_t>(method_table[i].value) != i) return false;
+  return true;
+}
+static_assert(method_table_in_enum_order(), "to_string(method) indexes method_table");
 }  // namespace detail
 
 /// The method's name as sent on the wire ("GET", "M-SEARCH" ...).
 inline std::string_view to_string(method m) noexcept {
-  for (const auto& e : detail::method_table)
-    if (e.value == m) return e.name;
-  return {};
+  const auto i = static_cast<std::size_t>(m);
+  return i < std::size(detail::method_table) ? detail::method_table[i].name : std::string_view();
 }
 
 /// One field line; both views point into the caller's buffer (see parser::parse).
@@ -986,6 +991,19 @@ protocol:
   {
     // "HTTP/1.0" or "HTTP/1.1", then CR; refuse as soon as the bytes here are wrong.
     const auto have = static_cast<std::size_t>(end - p);
+    if (have >= 9 && p[8] == '\r') {  // all there: one 8-byte compare for the usual two
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      std::uint64_t v11, v10;
+      std::memcpy(&v11, "HTTP/1.1", 8);
+      std::memcpy(&v10, "HTTP/1.0", 8);
+      if (v == v11 || v == v10) {
+        head_.version_major = 1;
+        head_.version_minor = static_cast<std::uint8_t>(p[7] - '0');
+        p += 9;
+        goto request_line_lf;
+      }
+    }
     for (std::size_t i = 0; i < 7 && i < have; ++i) {
       if (p[i] != "HTTP/1."[i]) {
         p += i;
