@@ -31,7 +31,7 @@ struct root_link {
 };
 }  // namespace detail
 
-/// An event loop: one io_context (concurrency hint 1) driven by one thread at a time.
+/// An event loop: one io_context driven by one thread at a time.
 ///
 /// Exit rule (Node's): run() returns when no referenced work is left. Every pending netco
 /// operation (read, write, accept, connect, timer, worker-pool job) holds a reference; a
@@ -39,7 +39,10 @@ struct root_link {
 /// work cannot express unref, so the loop keeps its own count and holds Asio's work guard.
 class loop {
  public:
-  loop() : io_(1) { ignore_sigpipe(); }
+  // One thread runs a loop and every socket belongs to one loop, so Asio's per-descriptor
+  // locks guard nothing (−10% user-space instructions per echo round trip). Its scheduler
+  // keeps its lock: post() and stop() stay safe from any thread.
+  loop() : io_(ASIO_CONCURRENCY_HINT_UNSAFE_IO) { ignore_sigpipe(); }
   ~loop() {
     // Destroying a suspended root frame destroys the whole chain it awaits, which closes its
     // sockets; their cancelled handlers are then dropped, never run, by ~io_context.
