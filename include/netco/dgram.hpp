@@ -23,6 +23,7 @@
 #include "netco/buffer.hpp"
 #include "netco/detail/asio.hpp"
 #include "netco/detail/buffers.hpp"
+#include "netco/detail/emitter_handle.hpp"
 #include "netco/detail/io_op.hpp"
 #include "netco/detail/small_function.hpp"
 #include "netco/error.hpp"
@@ -785,53 +786,12 @@ concept send_callback_for = std::is_invocable_v < std::decay_t<Fn>
 ///
 /// Events: "listening", "message"(buffer, remote_info), "connect", "close",
 /// "error"(error_code, error_info).
-class socket {
+class socket : public netco::detail::emitter_handle<socket> {
  public:
   socket() = default;
   explicit socket(std::shared_ptr<detail::socket_state> state) noexcept : s_(std::move(state)) {}
 
-  // --- events ---------------------------------------------------------------------------
-
-  /// Node: socket.on()
-  template <class Fn>
-  socket& on(std::string_view event, Fn&& fn) {
-    s().on(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: socket.once()
-  template <class Fn>
-  socket& once(std::string_view event, Fn&& fn) {
-    s().once(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: socket.prependListener()
-  template <class Fn>
-  socket& prepend_listener(std::string_view event, Fn&& fn) {
-    s().prepend_listener(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: socket.addListener() (returns the id off() takes)
-  template <class Fn>
-  listener_id add_listener(std::string_view event, Fn&& fn, listener_options o = {}) {
-    return s().add_listener(event, std::forward<Fn>(fn), o);
-  }
-  /// Node: socket.off() / socket.removeListener()
-  socket& off(std::string_view event, listener_id id) {
-    s().off(event, id);
-    return *this;
-  }
-  /// Node: socket.removeAllListeners()
-  socket& remove_all_listeners(std::string_view event) {
-    s().remove_all_listeners(event);
-    return *this;
-  }
-  /// Node: socket.emit()
-  template <class... Args>
-  bool emit(std::string_view event, Args&&... args) {
-    return s().emit(event, std::forward<Args>(args)...);
-  }
-  /// Node: socket.listenerCount()
-  std::size_t listener_count(std::string_view event) const { return s().listener_count(event); }
+  // (events: on, once, off, emit... from emitter_handle)
 
   // --- binding --------------------------------------------------------------------------
 
@@ -1025,6 +985,8 @@ class socket {
   const std::shared_ptr<detail::socket_state>& state() const noexcept { return s_; }
 
  private:
+  friend netco::detail::emitter_handle<socket>;
+  detail::socket_state& emitter() const { return s(); }
   detail::socket_state& s() const {
     if (!s_) throw std::logic_error("netco: use of an empty dgram::socket handle");
     return *s_;

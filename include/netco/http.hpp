@@ -25,6 +25,7 @@
 #include "netco/buffer.hpp"
 #include "netco/cancel.hpp"
 #include "netco/detail/asio.hpp"
+#include "netco/detail/emitter_handle.hpp"
 #include "netco/events.hpp"
 #include "netco/http/parser.hpp"
 #include "netco/loop.hpp"
@@ -526,35 +527,12 @@ class message_state : public message_emitter {
 /// response a client's "response" listener gets. A cheap handle; events "data"(buffer), "end",
 /// "aborted", "error"(error_code), "close". The body waits (is not read from the socket) until
 /// someone takes it: a "data" listener, resume(), or co_await body(). Loop thread only.
-class incoming_message {
+class incoming_message : public netco::detail::emitter_handle<incoming_message> {
  public:
   incoming_message() = default;
   explicit incoming_message(std::shared_ptr<detail::message_state> s) noexcept : s_(std::move(s)) {}
 
-  /// Node: message.on()
-  template <class Fn>
-  const incoming_message& on(std::string_view event, Fn&& fn) const {
-    s().on(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: message.once()
-  template <class Fn>
-  const incoming_message& once(std::string_view event, Fn&& fn) const {
-    s().once(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: message.off()
-  const incoming_message& off(std::string_view event, listener_id id) const {
-    s().off(event, id);
-    return *this;
-  }
-  /// Node: message.addListener() (returns the id off() takes)
-  template <class Fn>
-  listener_id add_listener(std::string_view event, Fn&& fn, listener_options o = {}) const {
-    return s().add_listener(event, std::forward<Fn>(fn), o);
-  }
-  /// Node: message.listenerCount()
-  std::size_t listener_count(std::string_view event) const { return s().listener_count(event); }
+  // (events: on, once, off, emit... from emitter_handle)
 
   /// The request method ("GET"). Node: message.method
   std::string_view method() const { return to_string(s().method_); }
@@ -636,6 +614,8 @@ class incoming_message {
   const std::shared_ptr<detail::message_state>& state() const noexcept { return s_; }
 
  private:
+  friend netco::detail::emitter_handle<incoming_message>;
+  decltype(auto) emitter() const { return (s()); }
   detail::message_state& s() const {
     if (!s_) throw std::logic_error("netco: use of an empty http::incoming_message");
     return *s_;
@@ -763,37 +743,12 @@ class exchange final : public message_state, public response_emitter {
 /// The response to one request. A cheap handle; events "finish", "close", "drain", "error".
 /// Writes are buffered per connection and sent with one system call per batch; the head goes
 /// out with the first write() or end(). Loop thread only.
-class server_response {
+class server_response : public netco::detail::emitter_handle<server_response> {
  public:
   server_response() = default;
   explicit server_response(std::shared_ptr<detail::exchange> s) noexcept : s_(std::move(s)) {}
 
-  /// Node: response.on()
-  template <class Fn>
-  const server_response& on(std::string_view event, Fn&& fn) const {
-    s().res_events().on(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: response.once()
-  template <class Fn>
-  const server_response& once(std::string_view event, Fn&& fn) const {
-    s().res_events().once(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: response.off()
-  const server_response& off(std::string_view event, listener_id id) const {
-    s().res_events().off(event, id);
-    return *this;
-  }
-  /// Node: response.addListener()
-  template <class Fn>
-  listener_id add_listener(std::string_view event, Fn&& fn, listener_options o = {}) const {
-    return s().res_events().add_listener(event, std::forward<Fn>(fn), o);
-  }
-  /// Node: response.listenerCount()
-  std::size_t listener_count(std::string_view event) const {
-    return s().res_events().listener_count(event);
-  }
+  // (events: on, once, off, emit... from emitter_handle)
 
   /// Node: response.statusCode
   int status_code() const { return s().status_code_; }
@@ -899,6 +854,8 @@ class server_response {
   void check_not_sent() const {
     if (s().head_sent_) throw std::system_error(make_error_code(error::headers_sent));
   }
+  friend netco::detail::emitter_handle<server_response>;
+  decltype(auto) emitter() const { return (s().res_events()); }
   detail::exchange& s() const {
     if (!s_) throw std::logic_error("netco: use of an empty http::server_response");
     return *s_;
@@ -1998,35 +1955,12 @@ inline void server_state::adopt(tcp::stream peer) {
 /// "connection"(address_info), "clientError"(error_code, client_socket),
 /// "upgrade"(req, upgraded_socket, head), "listening", "close", "error"(error_code).
 /// A cheap handle. Loop thread only.
-class server {
+class server : public netco::detail::emitter_handle<server> {
  public:
   server() = default;
   explicit server(std::shared_ptr<detail::server_state> s) noexcept : s_(std::move(s)) {}
 
-  /// Node: server.on()
-  template <class Fn>
-  server& on(std::string_view event, Fn&& fn) {
-    s().on(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: server.once()
-  template <class Fn>
-  server& once(std::string_view event, Fn&& fn) {
-    s().once(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: server.off()
-  server& off(std::string_view event, listener_id id) {
-    s().off(event, id);
-    return *this;
-  }
-  /// Node: server.addListener()
-  template <class Fn>
-  listener_id add_listener(std::string_view event, Fn&& fn, listener_options o = {}) {
-    return s().add_listener(event, std::forward<Fn>(fn), o);
-  }
-  /// Node: server.listenerCount()
-  std::size_t listener_count(std::string_view event) const { return s().listener_count(event); }
+  // (events: on, once, off, emit... from emitter_handle)
 
   /// Starts accepting on host:port (empty host: every interface; port 0: a free one); a busy
   /// port is an "error" (EADDRINUSE) on the next tick. Node: server.listen(port, host, cb)
@@ -2083,6 +2017,8 @@ class server {
   const std::shared_ptr<detail::server_state>& state() const noexcept { return s_; }
 
  private:
+  friend netco::detail::emitter_handle<server>;
+  decltype(auto) emitter() const { return (s()); }
   detail::server_state& s() const {
     if (!s_) throw std::logic_error("netco: use of an empty http::server handle");
     return *s_;
@@ -2798,23 +2734,12 @@ class client_state final : public client_emitter,
 /// "error"(error_code), "timeout", "close", "finish" (the whole request was written), "drain",
 /// "continue" (a 100 Continue came), "information"(information) (any 1xx but 101). The head
 /// goes out with the first write() or end(). A cheap handle; loop thread only.
-class client_request {
+class client_request : public netco::detail::emitter_handle<client_request> {
  public:
   client_request() = default;
   explicit client_request(std::shared_ptr<detail::client_state> s) noexcept : s_(std::move(s)) {}
 
-  /// Node: request.on()
-  template <class Fn>
-  const client_request& on(std::string_view event, Fn&& fn) const {
-    s().on(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: request.once()
-  template <class Fn>
-  const client_request& once(std::string_view event, Fn&& fn) const {
-    s().once(event, std::forward<Fn>(fn));
-    return *this;
-  }
+  // (events: on, once, off, emit... from emitter_handle)
   /// Node: request.setHeader() (throws invalid_char for CR/LF/NUL, headers_sent once the head
   /// was queued by write() or end())
   const client_request& set_header(std::string_view name, std::string_view value) const {
@@ -2861,6 +2786,8 @@ class client_request {
   std::size_t writable_length() const { return s().buffered(); }
 
  private:
+  friend netco::detail::emitter_handle<client_request>;
+  decltype(auto) emitter() const { return (s()); }
   detail::client_state& s() const {
     if (!s_) throw std::logic_error("netco: use of an empty http::client_request");
     return *s_;
