@@ -107,22 +107,24 @@ struct callable_params<T, std::void_t<decltype(&T::operator())>>
     : callable_params<decltype(&T::operator())> {};
 
 /// One registered listener: refcounted because an emit in progress may still hold it after it
-/// was removed. The callable lives inline, right after this header, in one allocation.
+/// was removed. The callable lives inline, right after this header, in one allocation; what
+/// all listeners of one type share sits in a static table.
 struct listener_node {
-  using invoke_fn = void (*)(listener_node*, const void* const* argv);
-  using destroy_fn = void (*)(listener_node*) noexcept;
+  struct table {
+    void (*invoke)(listener_node*, const void* const* argv);
+    void (*destroy)(listener_node*) noexcept;
+    const void* signature;  // the argument list it expects (a prefix is allowed)
+    std::size_t arity;      // how many of the emitted arguments it takes
+  };
 
-  std::size_t refs = 1;
-  listener_id id = 0;
-  const void* signature = nullptr;  // the argument list it expects (a prefix is allowed)
-  std::size_t arity = 0;            // how many of the emitted arguments it takes
-  invoke_fn invoke = nullptr;
-  destroy_fn destroy = nullptr;
+  std::uint32_t refs = 1;
   bool once = false;
   bool fired = false;  // a once-listener that ran already (guards nested emits)
+  listener_id id = 0;
+  const table* ops = nullptr;
 
   static void release(listener_node* n) noexcept {
-    if (--n->refs == 0) n->destroy(n);
+    if (--n->refs == 0) n->ops->destroy(n);
   }
 };
 
@@ -135,10 +137,7 @@ struct listener_impl<Fn, type_list<Args...>, Arity> final : listener_node {
 
   template <class F>
   explicit listener_impl(F&& f) : fn(std::forward<F>(f)) {
-    signature = signature_of<Args...>();
-    arity = Arity;
-    invoke = &call;
-    destroy = [](listener_node* n) noexcept { delete static_cast<listener_impl*>(n); };
+    ops = &ops_table;
   }
 
   static void call(listener_node* n, const void* const* argv) {
@@ -149,14 +148,18 @@ struct listener_impl<Fn, type_list<Args...>, Arity> final : listener_node {
     using types = std::tuple<Args...>;
     f(*static_cast<const std::tuple_element_t<I, types>*>(argv[I])...);
   }
+  static void destroy(listener_node* n) noexcept { delete static_cast<listener_impl*>(n); }
+
+  static constexpr table ops_table{&call, &destroy, &signature_tag<Args...>, Arity};
 };
 
-/// The refcounted array of listeners of one event. Emitting pins it; adding or removing while
-/// it is pinned copies it first (copy-on-write), so the running emit keeps its snapshot and
-/// the common emit never allocates.
+/// The refcounted array of listeners of an event that has had more than one. Emitting pins
+/// it; adding or removing while it is pinned copies it first (copy-on-write), so the running
+/// emit keeps its snapshot and the common emit never allocates.
 struct listener_list {
   std::size_t refs = 1;
   std::vector<listener_node*> items;
+  bool warned = false;  // the max-listeners warning was printed for this event
 
   static void release(listener_list* l) noexcept {
     if (l && --l->refs == 0) {
@@ -166,25 +169,99 @@ struct listener_list {
   }
 };
 
-struct listener_slot {
-  listener_list* list = nullptr;
-  bool warned = false;  // the max-listeners warning was printed for this event
-
-  std::size_t count() const noexcept { return list ? list->items.size() : 0; }
-
-  /// The list, unshared, ready to modify.
-  listener_list& writable() {
-    if (!list) {
-      list = new listener_list;
-    } else if (list->refs > 1) {
-      auto* copy = new listener_list;
-      copy->items = list->items;
-      for (listener_node* n : copy->items) ++n->refs;
-      --list->refs;  // the emits still running hold the old one
-      list = copy;
-    }
-    return *list;
+/// The listeners of one event in one word: none, one listener (most events of most emitters),
+/// or, once an event has had two, a listener_list (tagged by the low bit).
+class listener_slot {
+ public:
+  listener_slot() = default;
+  listener_slot(listener_slot&& other) noexcept : bits_(std::exchange(other.bits_, 0)) {}
+  listener_slot& operator=(listener_slot&& other) noexcept {
+    std::swap(bits_, other.bits_);
+    return *this;
   }
+  ~listener_slot() { clear(); }
+
+  std::size_t count() const noexcept {
+    if (listener_list* l = many()) return l->items.size();
+    return bits_ ? 1 : 0;
+  }
+  listener_node* at(std::size_t i) const noexcept { return one() ? one() : many()->items[i]; }
+  listener_node* one() const noexcept {
+    return bits_ & 1 ? nullptr : reinterpret_cast<listener_node*>(bits_);
+  }
+  listener_list* many() const noexcept {
+    return bits_ & 1 ? reinterpret_cast<listener_list*>(bits_ & ~std::uintptr_t(1)) : nullptr;
+  }
+
+  /// Adds node (the slot takes its reference; released if adding fails).
+  void add(listener_node* node, bool prepend) {
+    if (bits_ == 0) {
+      bits_ = reinterpret_cast<std::uintptr_t>(node);
+      return;
+    }
+    try {
+      auto& items = writable().items;
+      if (prepend)
+        items.insert(items.begin(), node);
+      else
+        items.push_back(node);
+    } catch (...) {
+      listener_node::release(node);
+      throw;
+    }
+  }
+  /// Takes listener i out; the caller gets its reference.
+  listener_node* remove_at(std::size_t i) {
+    if (listener_node* n = one()) {
+      bits_ = 0;
+      return n;
+    }
+    auto& items = writable().items;
+    listener_node* n = items[i];
+    items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
+    return n;
+  }
+  /// The max-listeners warning is due: true once per event (only lists get that long).
+  bool warn_once(std::size_t max) noexcept {
+    listener_list* l = many();
+    if (max == 0 || !l || l->items.size() <= max || l->warned) return false;
+    l->warned = true;
+    return true;
+  }
+  void clear() noexcept {
+    if (listener_list* l = many())
+      listener_list::release(l);
+    else if (listener_node* n = one())
+      listener_node::release(n);
+    bits_ = 0;
+  }
+
+ private:
+  /// The list, unshared, ready to modify (made from the single listener when there is one).
+  listener_list& writable() {
+    listener_list* l = many();
+    if (!l || l->refs > 1) {
+      auto* copy = new listener_list;
+      if (l) {
+        copy->items = l->items;
+        copy->warned = l->warned;
+        for (listener_node* n : copy->items) ++n->refs;
+        --l->refs;  // the emits still running hold the old one
+      } else if (listener_node* n = one()) {
+        try {
+          copy->items.push_back(n);
+        } catch (...) {
+          delete copy;
+          throw;
+        }
+      }
+      bits_ = reinterpret_cast<std::uintptr_t>(copy) | 1;
+      l = copy;
+    }
+    return *l;
+  }
+
+  std::uintptr_t bits_ = 0;
 };
 
 template <class Fn, class Tuple, class Seq>
@@ -322,14 +399,10 @@ class basic_event_emitter {
   /// Node: emitter.off() / emitter.removeListener()
   bool off(std::string_view name, listener_id id) {
     detail::listener_slot* slot = find_slot(name);
-    if (!slot || !slot->list) return false;
-    auto& items = slot->list->items;
-    for (std::size_t i = items.size(); i-- > 0;) {  // Node removes the most recent match
-      if (items[i]->id != id) continue;
-      auto& writable = slot->writable().items;
-      detail::listener_node* node = writable[i];
-      writable.erase(writable.begin() + static_cast<std::ptrdiff_t>(i));
-      detail::listener_node::release(node);
+    if (!slot) return false;
+    for (std::size_t i = slot->count(); i-- > 0;) {  // Node removes the most recent match
+      if (slot->at(i)->id != id) continue;
+      detail::listener_node::release(slot->remove_at(i));
       emit_remove_listener(name);
       return true;
     }
@@ -340,12 +413,9 @@ class basic_event_emitter {
   /// Removes every listener of name. Node: emitter.removeAllListeners(name)
   basic_event_emitter& remove_all_listeners(std::string_view name) {
     detail::listener_slot* slot = find_slot(name);
-    if (!slot || !slot->list) return *this;
-    while (slot->count() > 0) {  // last first, each announced, as Node does
-      auto& items = slot->writable().items;
-      detail::listener_node* node = items.back();
-      items.pop_back();
-      detail::listener_node::release(node);
+    if (!slot) return *this;
+    while (const std::size_t n = slot->count()) {  // last first, each announced, as Node does
+      detail::listener_node::release(slot->remove_at(n - 1));
       emit_remove_listener(name);
     }
     return *this;
@@ -441,11 +511,8 @@ class basic_event_emitter {
 
   /// Drops every listener without announcing it (after "close": breaks handle cycles).
   void clear_all() noexcept {
-    for (auto& s : builtins_) {
-      detail::listener_list::release(std::exchange(s.list, nullptr));
-      s.warned = false;
-    }
-    for (auto& c : custom_) detail::listener_list::release(std::exchange(c.slot.list, nullptr));
+    for (auto& s : builtins_) s.clear();
+    for (auto& c : custom_) c.slot.clear();
     custom_.clear();
   }
 
@@ -562,20 +629,8 @@ class basic_event_emitter {
       custom_.push_back({std::string(name), {}});
       slot = &custom_.back().slot;
     }
-    try {
-      auto& items = slot->writable().items;
-      if (prepend)
-        items.insert(items.begin(), node);
-      else
-        items.push_back(node);
-    } catch (...) {
-      detail::listener_node::release(node);
-      throw;
-    }
-    if (max_listeners_ > 0 && slot->count() > max_listeners_ && !slot->warned) {
-      slot->warned = true;
-      max_listeners_warning_handler()(name, slot->count());
-    }
+    slot->add(node, prepend);
+    if (slot->warn_once(max_listeners_)) max_listeners_warning_handler()(name, slot->count());
     listener_added(name);
   }
 
@@ -593,8 +648,9 @@ class basic_event_emitter {
       return false;
     }
     const void* signature = detail::signature_of<detail::emit_arg_t<const Args&>...>();
-    for (detail::listener_node* n : slot.list->items) {
-      if (n->signature != signature && n->arity > 0) {
+    for (std::size_t i = 0, n = slot.count(); i < n; ++i) {
+      const detail::listener_node::table* ops = slot.at(i)->ops;
+      if (ops->signature != signature && ops->arity > 0) {
         throw std::invalid_argument("netco: emit(\"" + std::string(name) +
                                     "\") passes arguments of other types than its listeners take");
       }
@@ -606,22 +662,31 @@ class basic_event_emitter {
 
   /// The snapshot rule: pin the current list, call each of its listeners, unpin.
   void run_listeners(detail::listener_slot& slot, std::string_view name, const void* const* argv) {
-    detail::listener_list* list = slot.list;
+    if (detail::listener_node* one = slot.one()) {
+      ++one->refs;
+      struct unpin {
+        detail::listener_node* n;
+        ~unpin() { detail::listener_node::release(n); }
+      } guard{one};
+      run_one(one, name, argv);
+      return;
+    }
+    detail::listener_list* list = slot.many();
     ++list->refs;
     struct unpin {
       detail::listener_list* l;
       ~unpin() { detail::listener_list::release(l); }
     } guard{list};
     const std::size_t n = list->items.size();
-    for (std::size_t i = 0; i < n; ++i) {
-      detail::listener_node* node = list->items[i];
-      if (node->once) {
-        if (node->fired) continue;
-        node->fired = true;
-        off(name, node->id);  // removed before it runs, as Node's once wrapper does
-      }
-      node->invoke(node, argv);
+    for (std::size_t i = 0; i < n; ++i) run_one(list->items[i], name, argv);
+  }
+  void run_one(detail::listener_node* node, std::string_view name, const void* const* argv) {
+    if (node->once) {
+      if (node->fired) return;
+      node->fired = true;
+      off(name, node->id);  // removed before it runs, as Node's once wrapper does
     }
+    node->ops->invoke(node, argv);
   }
 
   template <class... Args>

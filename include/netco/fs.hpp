@@ -16,6 +16,7 @@
 #include <vector>              // vector
 
 #include "netco/buffer.hpp"
+#include "netco/detail/emitter_handle.hpp"
 #include "netco/error.hpp"
 #include "netco/events.hpp"
 #include "netco/loop.hpp"
@@ -205,7 +206,7 @@ class write_stream_state final : public write_stream_emitter,
 
 /// A file opened for writing; writes go to a file thread, never blocking the loop. Events:
 /// "open"(fd), "ready", "drain", "finish", "close", "error"(error_code). A cheap handle.
-class write_stream {
+class write_stream : public netco::detail::emitter_handle<write_stream> {
  public:
   write_stream() = default;
   explicit write_stream(std::shared_ptr<detail::write_stream_state> s) : s_(std::move(s)) {}
@@ -227,18 +228,7 @@ class write_stream {
     s_->destroy();
     return *this;
   }
-  /// Node: writable.on()
-  template <class Fn>
-  write_stream& on(std::string_view event, Fn&& fn) {
-    s_->on(event, std::forward<Fn>(fn));
-    return *this;
-  }
-  /// Node: writable.once()
-  template <class Fn>
-  write_stream& once(std::string_view event, Fn&& fn) {
-    s_->once(event, std::forward<Fn>(fn));
-    return *this;
-  }
+  // (events: on, once, off, emit... from emitter_handle)
   /// Node: fs.WriteStream.bytesWritten
   std::size_t bytes_written() const { return s_->bytes_written_; }
   /// Node: writable.writableLength
@@ -247,6 +237,8 @@ class write_stream {
   const std::string& path() const { return s_->path_; }
 
  private:
+  friend netco::detail::emitter_handle<write_stream>;
+  detail::write_stream_state& emitter() const { return *s_; }
   std::shared_ptr<detail::write_stream_state> s_;
 };
 

@@ -14,3 +14,6 @@
 // Asio's non-template code (io_context, the reactor or io_uring service, socket operations,
 // error categories): declared, never defined, in every other translation unit.
 #include <asio/impl/src.hpp>
+
+// netco's own out-of-line code (the net layer), declared with NETCO_DECL elsewhere.
+#include "netco/impl/net.ipp"
