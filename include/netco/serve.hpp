@@ -6,7 +6,7 @@
 #include <functional>    // function: told of failed accepts (rare, never on the hot path)
 #include <memory>        // shared_ptr: the handler outlives serve() while connections run
 #include <system_error>  // error_code, errc
-#include <type_traits>   // invoke_result_t
+#include <type_traits>   // invoke_result_t, is_empty_v, is_pointer_v
 #include <utility>       // move
 
 #include "netco/detail/stream.hpp"
@@ -59,7 +59,11 @@ task<> serve(detail::basic_acceptor<Protocol>& acceptor, Handler handler,
       co_await sleep_for(options.backoff, ec);  // cancelled: the next accept says so
       continue;
     }
-    spawn(detail::serve_connection(shared, std::move(peer)));
+    if constexpr (std::is_pointer_v<Handler> || std::is_empty_v<Handler>) {
+      spawn((*shared)(std::move(peer)));  // nothing to keep alive: no frame in between
+    } else {
+      spawn(detail::serve_connection(shared, std::move(peer)));
+    }
   }
 }
 
