@@ -65,6 +65,26 @@ TEST_CASE("echo in Node style; the client sees connect, ready, data, end, close(
   CHECK(events == std::vector<std::string>{"connect", "ready", "end", "close(false)"});
 }
 
+TEST_CASE("handles carry the EventEmitter methods; they chain, also on a const handle") {
+  run_loop([] {
+    net::server server = net::create_server();
+    int closes = 0;
+    const netco::listener_id id = server.add_listener("close", [&closes] { ++closes; });
+    server.on("close", [&closes] { closes += 10; }).once("close", [&closes] { closes += 100; });
+    CHECK(server.listener_count("close") == 3);
+    server.remove_listener("close", id);
+    CHECK(server.listener_count("close") == 2);
+    const net::server same = server;  // a const handle reaches the same state
+    same.set_max_listeners(3);
+    CHECK(server.get_max_listeners() == 3);
+    CHECK(same.emit("close"));
+    CHECK(closes == 110);
+    CHECK(same.event_names() == std::vector<std::string>{"close"});
+    server.remove_all_listeners();
+    CHECK(!server.emit("close"));
+  });
+}
+
 TEST_CASE(
     "allowHalfOpen=false: after the peer's FIN the server sees end, then finish, then close") {
   // Port of test-net-allow-half-open.js: not destroyed in the 'end' tick; writes in 'end' go out.

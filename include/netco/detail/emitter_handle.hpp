@@ -67,7 +67,7 @@ class emitter_handle {
   listener_id add_listener(std::string_view event, Fn&& fn, listener_options opts = {}) const {
     return em().add_listener(event, std::forward<Fn>(fn), opts);
   }
-  /// Node: emitter.off() / emitter.removeListener()
+  /// Node: emitter.off()
   Derived& off(std::string_view event, listener_id id) {
     em().off(event, id);
     return self();
@@ -76,13 +76,26 @@ class emitter_handle {
     em().off(event, id);
     return self();
   }
-  /// Node: emitter.removeAllListeners(event)
+  /// Node: emitter.removeListener()
+  Derived& remove_listener(std::string_view event, listener_id id) { return off(event, id); }
+  const Derived& remove_listener(std::string_view event, listener_id id) const {
+    return off(event, id);
+  }
+  /// Node: emitter.removeAllListeners([event])
   Derived& remove_all_listeners(std::string_view event) {
     em().remove_all_listeners(event);
     return self();
   }
   const Derived& remove_all_listeners(std::string_view event) const {
     em().remove_all_listeners(event);
+    return self();
+  }
+  Derived& remove_all_listeners() {
+    em().remove_all_listeners();
+    return self();
+  }
+  const Derived& remove_all_listeners() const {
+    em().remove_all_listeners();
     return self();
   }
   /// Node: emitter.emit()
