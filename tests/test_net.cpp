@@ -428,14 +428,16 @@ TEST_CASE("ECONNREFUSED: 'error' then close(true), no 'connect'; queued write fa
   }  // closed: nobody listens there now
   std::vector<std::string> events;
   std::error_code error, write_error;
+  netco::error_info info;
   run_loop([&] {
     net::socket c = net::connect(port, "127.0.0.1");
     CHECK(c.connecting());
     CHECK(c.pending());
     c.write("queued", [&](std::error_code ec) { write_error = ec; });
     c.on("connect", [&] { events.push_back("connect"); });
-    c.on("error", [&](std::error_code ec) {
+    c.on("error", [&](std::error_code ec, const netco::error_info& i) {
       error = ec;
+      info = i;
       events.push_back("error");
     });
     c.on("close", [&](bool had_error) { events.push_back(had_error ? "close(true)" : "close"); });
@@ -443,28 +445,57 @@ TEST_CASE("ECONNREFUSED: 'error' then close(true), no 'connect'; queued write fa
   CHECK(error == std::errc::connection_refused);
   CHECK(write_error == std::errc::connection_refused);
   CHECK(events == std::vector<std::string>{"error", "close(true)"});
+  // Node: err.syscall 'connect', err.address, err.port
+  CHECK(info.syscall == "connect");
+  CHECK(info.address == "127.0.0.1");
+  CHECK(info.port == port);
+  CHECK(info.context() == "connect 127.0.0.1:" + std::to_string(port));
+}
+
+TEST_CASE("an unhandled socket 'error' ends run() with Node's context in the message") {
+  std::uint16_t port = 0;
+  {
+    auto probe = netco::tcp::listen("127.0.0.1", 0);
+    port = probe.port();
+  }  // closed: nobody listens there now
+  netco::loop l;
+  l.post([port] { (void)net::connect(port, "127.0.0.1"); });
+  std::string what;
+  try {
+    l.run();
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == std::errc::connection_refused);
+    what = e.what();
+  }
+  CHECK(what.find("connect 127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }
 
 TEST_CASE("EADDRINUSE on listen is an 'error' event; the server can then listen elsewhere") {
   // Port of test-net-bind-twice.js.
   std::error_code error;
+  netco::error_info info;
+  std::uint16_t busy_port = 0;
   bool listened_elsewhere = false;
   run_loop([&] {
     net::server first = net::create_server([](net::socket) {});
     first.listen(0, "127.0.0.1", [&, first]() mutable {
       net::server second = net::create_server([](net::socket) {});
-      second.on("error", [&, first, second](std::error_code ec) mutable {
-        error = ec;
-        second.listen(0, "127.0.0.1", [&, first, second]() mutable {
-          listened_elsewhere = second.address().port != 0;
-          second.close();
-          first.close();
-        });
-      });
-      second.listen(first.address().port, "127.0.0.1");
+      second.on("error",
+                [&, first, second](std::error_code ec, const netco::error_info& i) mutable {
+                  error = ec;
+                  info = i;
+                  second.listen(0, "127.0.0.1", [&, first, second]() mutable {
+                    listened_elsewhere = second.address().port != 0;
+                    second.close();
+                    first.close();
+                  });
+                });
+      busy_port = first.address().port;
+      second.listen(busy_port, "127.0.0.1");
     });
   });
   CHECK(error == std::errc::address_in_use);
+  CHECK(info.context() == "listen 127.0.0.1:" + std::to_string(busy_port));  // as Node's message
   CHECK(listened_elsewhere);
 }
 

@@ -60,16 +60,8 @@ struct remote_info {
 };
 
 /// The second argument of "error": Node's err.syscall, err.address and err.port.
-struct error_info {
-  std::string syscall;  // "bind", "send", "connect", "recvmsg", "getaddrinfo"
-  std::string address;  // empty when no address applies
-  std::uint16_t port = 0;
-  /// Node's wording, e.g. "send 127.0.0.1:41234" (std::system_error adds the OS message).
-  std::string context() const {
-    if (address.empty()) return syscall;
-    return syscall + " " + address + ":" + std::to_string(port);
-  }
-};
+/// The "error" event's context (bind, send, connect, recvmsg, getaddrinfo): netco::error_info.
+using error_info = netco::error_info;
 
 /// The events of a dgram::socket: "listening", "message"(buffer, remote_info), "connect",
 /// "close", "error"(error_code, error_info). An error listener may take the error_code alone.

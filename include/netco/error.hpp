@@ -1,5 +1,6 @@
 // netco/error.hpp: netco's own error codes; each message ends with Node's code for the same failure
 #pragma once
+#include <cstdint>       // uint16_t
 #include <string>        // string
 #include <system_error>  // error_category, error_code, is_error_code_enum
 
@@ -18,6 +19,20 @@ enum class errc {
   dgram_is_connected,   ///< a second connect() [ERR_SOCKET_DGRAM_IS_CONNECTED]
   dgram_not_connected,  ///< not connected [ERR_SOCKET_DGRAM_NOT_CONNECTED]
   bad_port,             ///< a send with no port [ERR_SOCKET_BAD_PORT]
+};
+
+/// What an "error" event tells besides the code: Node's err.syscall, err.address, err.port.
+struct error_info {
+  std::string syscall = {};  // "connect", "listen", "accept", "read", "write", "bind", "send"...
+  std::string address = {};  // empty when no address applies
+  std::uint16_t port = 0;
+  /// Node's wording, e.g. "connect 127.0.0.1:8000", "connect /tmp/app.sock", "getaddrinfo
+  /// db.internal" (std::system_error adds the OS message).
+  std::string context() const {
+    if (address.empty()) return syscall;
+    if (port == 0) return syscall + " " + address;
+    return syscall + " " + address + ":" + std::to_string(port);
+  }
 };
 
 namespace detail {

@@ -221,7 +221,7 @@ using socket_emitter =
     basic_event_emitter<event<"lookup", std::error_code, std::string_view, int, std::string_view>,
                         event<"connect">, event<"ready">, event<"data", buffer>, event<"end">,
                         event<"drain">, event<"finish">, event<"timeout">,
-                        event<"error", std::error_code>, event<"close", bool>>;
+                        event<"error", std::error_code, error_info>, event<"close", bool>>;
 
 class server_state;
 using write_callback = netco::detail::small_function<void(std::error_code)>;
@@ -267,8 +267,8 @@ class socket_state final : public socket_emitter,
 
   // --- closing --------------------------------------------------------------------------
 
-  /// Closes now; "error" (if ec) then "close" follow on the next tick. Idempotent.
-  void destroy(std::error_code ec, bool reset = false);
+  /// Closes now; "error"(ec, info) (if ec) then "close" follow on the next tick. Idempotent.
+  void destroy(std::error_code ec, bool reset = false, error_info info = {});
   /// Ends once everything written is flushed. Node: socket.destroySoon()
   void destroy_soon();
 
@@ -408,7 +408,7 @@ class socket_state final : public socket_emitter,
 /// dropped after "close"). Every listener and callback runs on the socket's loop thread.
 ///
 /// Events: "lookup"(error_code, address, family, host), "connect", "ready", "data"(buffer),
-/// "end", "drain", "finish", "timeout", "error"(error_code), "close"(bool had_error).
+/// "end", "drain", "finish", "timeout", "error"(error_code, error_info), "close"(bool had_error).
 class socket : public netco::detail::emitter_handle<socket> {
  public:
   socket() = default;
@@ -625,7 +625,7 @@ namespace detail {
 
 using server_emitter =
     basic_event_emitter<event<"listening">, event<"connection", socket>, event<"close">,
-                        event<"error", std::error_code>, event<"drop", drop_info>>;
+                        event<"error", std::error_code, error_info>, event<"drop", drop_info>>;
 
 /// The shared state behind net::server handles. Loop thread only.
 class server_state final : public server_emitter,
@@ -693,8 +693,8 @@ class server_state final : public server_emitter,
 }  // namespace detail
 
 /// A TCP or IPC server with Node's events: "listening", "connection"(socket), "close",
-/// "error"(error_code), "drop"(drop_info). A cheap handle; the server stays alive while it
-/// listens. Every listener runs on the loop thread that created it.
+/// "error"(error_code, error_info), "drop"(drop_info). A cheap handle; the server stays alive while
+/// it listens. Every listener runs on the loop thread that created it.
 class server : public netco::detail::emitter_handle<server> {
  public:
   server() = default;

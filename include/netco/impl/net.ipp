@@ -284,7 +284,7 @@ NETCO_DECL task<buffer> socket_state::read_chunk() {
   buffer chunk = buffer::adopt(block, 0, n);
   if (destroyed_) co_return buffer{};
   if (ec) {
-    destroy(ec);
+    destroy(ec, false, {"read"});
     throw std::system_error(normalize(ec), "read");
   }
   if (n == 0) {
@@ -333,7 +333,7 @@ NETCO_DECL bool socket_state::write(const buffer* shared, std::span<const std::b
       ec = normalize(ec);
       defer(*owner_, [self = shared_from_this(), cb = std::move(cb), ec]() mutable {
         if (cb) cb(ec);
-        self->destroy(ec);
+        self->destroy(ec, false, {"write"});
       });
       return false;
     }
@@ -361,7 +361,7 @@ NETCO_DECL void socket_state::end(write_callback cb) {
   if (connected_ && !writing_ && queue_head_ == queue_.size()) finish();
 }
 
-NETCO_DECL void socket_state::destroy(std::error_code ec, bool reset) {
+NETCO_DECL void socket_state::destroy(std::error_code ec, bool reset, error_info info) {
   if (destroyed_) return;
   ec = normalize(ec);
   destroyed_ = true;
@@ -384,13 +384,17 @@ NETCO_DECL void socket_state::destroy(std::error_code ec, bool reset) {
   finish_callbacks_.clear();
   queue_.clear();
   queue_head_ = 0;
-  defer(*owner_, [self = shared_from_this(), ec, failed = std::move(failed)]() mutable {
+  defer(*owner_, [self = shared_from_this(), ec, info = std::move(info),
+                  failed = std::move(failed)]() mutable {
     // Pending write callbacks run before "close" (libuv's test-tcp-write-queue-order).
     const std::error_code cb_error = ec ? ec : make_error_code(errc::socket_closed);
     for (auto& cb : failed) cb(cb_error);
     if (ec) {
       try {
-        self->emit_event<"error">(ec);
+        // Node: an unhandled 'error' throws, with its context in the message.
+        if (self->count_of<"error">() == 0 && !info.syscall.empty())
+          throw std::system_error(ec, info.context());
+        self->emit_event<"error">(ec, info);
       } catch (...) {
         self->owner_->report(std::current_exception());  // Node: an unhandled 'error' throws
       }
@@ -481,6 +485,7 @@ NETCO_DECL task<> socket_state::connect_to(connect_options o) {
   raw_socket raw(owner_->context());
   connecting_socket_ = &raw;
   const clear_on_exit forget_on_exit{connecting_socket_};
+  error_info failure{"connect", o.path, 0};  // what "error" says if the connect fails
   if (!o.path.empty()) {
     co_await netco::detail::connect_awaiter<raw_socket>(
         *owner_, raw, protocol::endpoint(asio::local::stream_protocol::endpoint(o.path)), &ec);
@@ -489,6 +494,7 @@ NETCO_DECL task<> socket_state::connect_to(connect_options o) {
     const bool literal = is_ip(o.host) != 0;
     std::vector<asio::ip::tcp::endpoint> targets = co_await resolve(o.host, o.port, ec);
     if (destroyed_) co_return;
+    if (ec) failure = {"getaddrinfo", o.host, 0};
     if (!literal) {
       const std::string address = ec ? std::string() : targets.front().address().to_string();
       const int family = ec ? 0 : targets.front().address().is_v4() ? 4 : 6;
@@ -497,6 +503,7 @@ NETCO_DECL task<> socket_state::connect_to(connect_options o) {
       if (destroyed_) co_return;
     }
     for (const auto& target : targets) {
+      failure = {"connect", target.address().to_string(), target.port()};
       if (raw.is_open()) {
         std::error_code ignored;
         raw.close(ignored);
@@ -508,7 +515,7 @@ NETCO_DECL task<> socket_state::connect_to(connect_options o) {
     }
   }
   if (ec) {
-    destroy(ec);  // "error", then "close" with had_error
+    destroy(ec, false, std::move(failure));  // "error", then "close" with had_error
     co_return;
   }
   stream_.emplace(*owner_, std::move(raw));  // non-blocking from here on
@@ -672,7 +679,7 @@ NETCO_DECL void socket_state::on_read(std::error_code ec, buffer_block* block, s
   if (n == 0) {
     stop_reading();
     if (ec && ec != asio::error::eof)
-      destroy(ec);  // ECONNRESET and friends: "error", then "close"(true)
+      destroy(ec, false, {"read"});  // ECONNRESET and friends: "error", then "close"(true)
     else
       on_eof();
     return;
@@ -835,7 +842,7 @@ NETCO_DECL task<> socket_state::writer(std::shared_ptr<socket_state> self) {
     if (destroyed_) break;
     if (ec) {
       writing_ = false;
-      destroy(ec);
+      destroy(ec, false, {"write"});
       co_return;
     }
     touch();
@@ -917,8 +924,15 @@ NETCO_DECL void server_state::listen(listen_options o) {
     raw.close(ignored);
     remove_path();
     // Node: listen errors arrive as "error" on a later tick; the server can listen again.
-    defer(*owner_,
-          [self = shared_from_this(), ec = normalize(ec)] { self->emit_event<"error">(ec); });
+    error_info info{"listen",
+                    !o.path.empty()  ? o.path
+                    : o.host.empty() ? "::"
+                                     : o.host,
+                    o.path.empty() ? o.port : std::uint16_t{0}};
+    defer(*owner_, [self = shared_from_this(), ec = normalize(ec), info = std::move(info)] {
+      if (self->count_of<"error">() == 0) throw std::system_error(ec, info.context());
+      self->emit_event<"error">(ec, info);
+    });
     return;
   }
   acceptor_.emplace(std::move(raw));
@@ -936,7 +950,7 @@ NETCO_DECL void server_state::close() {
   if (!listening_) {
     const std::error_code ec = make_error_code(errc::server_not_running);
     defer(*owner_, [self = shared_from_this(), ec] {
-      if (self->count_of<"error">() > 0) self->emit_event<"error">(ec);
+      if (self->count_of<"error">() > 0) self->emit_event<"error">(ec, error_info{});
     });
     return;
   }
@@ -1076,7 +1090,7 @@ NETCO_DECL task<> server_state::accept_loop(std::shared_ptr<server_state> self,
       if (ec == std::errc::operation_canceled) break;
       // EMFILE and friends are transient: tell "error" listeners (as Node), never throw for
       // want of one, and keep the listener after a back-off.
-      if (count_of<"error">() > 0) emit_event<"error">(normalize(ec));
+      if (count_of<"error">() > 0) emit_event<"error">(normalize(ec), error_info{"accept"});
       co_await sleep_for(std::chrono::milliseconds(100), ec);
       continue;
     }
