@@ -5,6 +5,7 @@
 #include <array>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "netco/cancel.hpp"
@@ -17,6 +18,17 @@ using namespace std::chrono_literals;
 using netco::task;
 
 namespace {
+
+/// A connected client stream and the server's side of it.
+task<std::pair<netco::tcp::stream, netco::tcp::stream>> connected_pair(
+    netco::tcp::acceptor& acceptor) {
+  auto accept_one = [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
+    co_return co_await a.accept();
+  };
+  auto [client, server] = co_await netco::when_all(
+      netco::tcp::connect("127.0.0.1", acceptor.port()), accept_one(acceptor));
+  co_return std::pair(std::move(client), std::move(server));
+}
 
 task<> echo_once(netco::tcp::acceptor& acceptor) {
   netco::tcp::stream peer = co_await acceptor.accept();
@@ -93,11 +105,7 @@ TEST_CASE("IPv6 loopback, and names resolved on connect") {
 TEST_CASE("read_exact fills the buffer, and returns short only at EOF") {
   netco_test::run([]() -> task<> {
     auto acceptor = netco::tcp::listen("127.0.0.1", 0);
-    auto [client, server] =
-        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
-                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
-                                   co_return co_await a.accept();
-                                 }(acceptor));
+    auto [client, server] = co_await connected_pair(acceptor);
     co_await client.write_all(std::string_view("0123456789"));
     client.shutdown_send();
     std::array<std::byte, 4> four;
@@ -149,11 +157,7 @@ TEST_CASE("zero-length reads and writes complete at once with 0") {
 TEST_CASE("wait_readable, then try_read_some into the loop's scratch buffer; try_write_some") {
   netco_test::run([]() -> task<> {
     auto acceptor = netco::tcp::listen("127.0.0.1", 0);
-    auto [client, server] =
-        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
-                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
-                                   co_return co_await a.accept();
-                                 }(acceptor));
+    auto [client, server] = co_await connected_pair(acceptor);
     std::error_code ec;
     const std::span<std::byte> scratch = server.owner().scratch();
     CHECK(scratch.size() == netco::loop::scratch_size);
@@ -227,11 +231,7 @@ TEST_CASE("listening on a busy port fails with EADDRINUSE") {
 TEST_CASE("closing a stream completes its pending read with operation_canceled") {
   netco_test::run([]() -> task<> {
     auto acceptor = netco::tcp::listen("127.0.0.1", 0);
-    auto [client, server] =
-        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
-                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
-                                   co_return co_await a.accept();
-                                 }(acceptor));
+    auto [client, server] = co_await connected_pair(acceptor);
     auto reader = [](netco::tcp::stream& s) -> task<std::error_code> {
       std::array<std::byte, 16> buf;
       std::error_code ec;
@@ -297,11 +297,7 @@ TEST_CASE("a listener opened right after one with a pending accept closed still 
 TEST_CASE("a read under with_timeout times out, and the stream stays usable") {
   netco_test::run([]() -> task<> {
     auto acceptor = netco::tcp::listen("127.0.0.1", 0);
-    auto [client, server] =
-        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
-                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
-                                   co_return co_await a.accept();
-                                 }(acceptor));
+    auto [client, server] = co_await connected_pair(acceptor);
     auto read_one = [](netco::tcp::stream& s) -> task<std::size_t> {
       std::array<std::byte, 16> buf;
       co_return co_await s.read_some(buf);
@@ -323,14 +319,6 @@ TEST_CASE("thousands of cancelled reads leave other connections' pending reads a
   // Asio 1.22's stale user_data (netco/detail/asio.hpp) those reads would end with ENOENT.
   netco_test::run([]() -> task<> {
     auto acceptor = netco::tcp::listen("127.0.0.1", 0);
-    auto accept_one = [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
-      co_return co_await a.accept();
-    };
-    auto pair = [&]() -> task<std::pair<netco::tcp::stream, netco::tcp::stream>> {
-      auto [client, server] = co_await netco::when_all(
-          netco::tcp::connect("127.0.0.1", acceptor.port()), accept_one(acceptor));
-      co_return std::pair(std::move(client), std::move(server));
-    };
     auto read_text = [](netco::tcp::stream& s, std::string& got, std::error_code& ec) -> task<> {
       std::array<char, 16> buf;
       const std::size_t n = co_await s.read_some(std::as_writable_bytes(std::span(buf)), ec);
@@ -342,10 +330,10 @@ TEST_CASE("thousands of cancelled reads leave other connections' pending reads a
     std::vector<std::string> got(idle_count);
     std::vector<std::error_code> errors(idle_count);
     for (int i = 0; i < idle_count; ++i) {
-      idle.push_back(co_await pair());
+      idle.push_back(co_await connected_pair(acceptor));
       netco::spawn(read_text(idle.back().second, got[i], errors[i]));
     }
-    auto [churn_client, churn_server] = co_await pair();
+    auto [churn_client, churn_server] = co_await connected_pair(acceptor);
     auto cancel_now = [](netco::cancel_scope& scope) -> task<> {
       scope.cancel();
       co_return;
@@ -371,11 +359,7 @@ TEST_CASE("thousands of cancelled reads leave other connections' pending reads a
 TEST_CASE("a reset peer: ECONNRESET on read, EPIPE/ECONNRESET on write, never SIGPIPE") {
   netco_test::run([]() -> task<> {
     auto acceptor = netco::tcp::listen("127.0.0.1", 0);
-    auto [client, server] =
-        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
-                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
-                                   co_return co_await a.accept();
-                                 }(acceptor));
+    auto [client, server] = co_await connected_pair(acceptor);
     co_await client.write_all(std::string_view("unread"));  // unread data makes close send RST
     client.reset();
     std::array<std::byte, 64> buf;
@@ -393,11 +377,7 @@ TEST_CASE("a reset peer: ECONNRESET on read, EPIPE/ECONNRESET on write, never SI
 TEST_CASE("endpoints, no-delay and keep-alive options") {
   netco_test::run([]() -> task<> {
     auto acceptor = netco::tcp::listen("127.0.0.1", 0);
-    auto [client, server] =
-        co_await netco::when_all(netco::tcp::connect("127.0.0.1", acceptor.port()),
-                                 [](netco::tcp::acceptor& a) -> task<netco::tcp::stream> {
-                                   co_return co_await a.accept();
-                                 }(acceptor));
+    auto [client, server] = co_await connected_pair(acceptor);
     CHECK(client.remote_endpoint().port() == acceptor.port());
     CHECK(server.remote_endpoint() == client.local_endpoint());
     client.set_no_delay(true);

@@ -410,7 +410,6 @@ inline void append_hex(std::string& out, std::uint64_t n) {
 using net::detail::defer;
 using net::detail::spawn_now;
 using netco::detail::buffer_block;
-using netco::detail::send_now;
 
 /// Who feeds an incoming message: told when a consumer appears or the reader resumes.
 struct message_owner {
@@ -1557,11 +1556,11 @@ inline task<> server_connection::run(std::shared_ptr<server_connection> self) {
           // responses goes out in one send, straight from out_ when the socket takes it all;
           // otherwise the rest waits in inflight_, and what listeners add meanwhile, flush()
           // sends.
-          const std::size_t sent = send_now(stream_.asio_socket(), asio::buffer(out_), ec);
+          const std::size_t sent =
+              stream_.try_write_some(std::as_bytes(std::span(out_.data(), out_.size())), ec);
           if (sent == out_.size()) {
             out_.clear();
-          } else if (!ec || ec == asio::error::would_block) {
-            ec.clear();
+          } else if (!ec) {
             writing_ = true;
             inflight_.assign(out_, sent);
             out_.clear();
