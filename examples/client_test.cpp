@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   std::function<void(int, std::function<void()>)> run_test = [&](int expected,
                                                                  std::function<void()> done) {
     net::socket client = net::connect(server.address().port, "127.0.0.1");
-    client.on("data", [&, expected, client](netco::buffer data) mutable {
+    client.on("data", [&, expected, client](netco::buffer data) {
       const bool ok = data.view() == std::to_string(expected);
       std::printf("client %d got '%.*s': %s\n", expected, static_cast<int>(data.size()),
                   data.view().data(), ok ? "ok" : "MISMATCH");

@@ -12,11 +12,11 @@ int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 7000);
   net::server server =
       net::create_server({.allow_half_open = true, .no_delay = true}, [](net::socket s) {
-        s.on("data", [s](netco::buffer chunk) mutable {
+        s.on("data", [s](netco::buffer chunk) {
           if (!s.write(chunk)) s.pause();  // backpressure: stop reading until the peer catches up
         });
-        s.on("drain", [s]() mutable { s.resume(); });
-        s.on("end", [s]() mutable { s.end(); });  // everything echoed first, then our FIN
+        s.on("drain", [s] { s.resume(); });
+        s.on("end", [s] { s.end(); });  // everything echoed first, then our FIN
         s.on("error", [](std::error_code) {});    // a peer reset is not worth a crash here
       });
   server.listen(port, "127.0.0.1", [server] {

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   server.on("connection", [](net::socket socket) {
     std::printf("new connection from %s:%u\n", socket.remote_address().c_str(),
                 socket.remote_port());
-    socket.on("data", [socket](netco::buffer) mutable {  // the request itself is not parsed
+    socket.on("data", [socket](netco::buffer) {  // the request itself is not parsed
       socket.write("hello world");
       socket.end();
     });

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 namespace http = netco::http;
 
@@ -32,23 +31,19 @@ int main(int argc, char** argv) {
       });
   // "Upgrade: echo": the connection leaves HTTP and echoes raw bytes, starting with those the
   // client sent right after its request head.
-  server.on("upgrade", [](const http::incoming_message&, const http::upgraded_socket& sock,
+  server.on("upgrade", [](const http::incoming_message&, const netco::net::socket& sock,
                           const netco::buffer& head) {
-    netco::spawn([](http::upgraded_socket s, std::string pending) -> netco::task<> {
-      std::string out =
-          "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
-      out += pending;
-      std::vector<std::byte> buf(16 * 1024);
-      for (;;) {
-        std::error_code ec;
-        co_await s.stream().write_all(out, ec);
-        if (ec) break;
-        const std::size_t n = co_await s.stream().read_some(std::span(buf), ec);
-        if (n == 0 || ec) break;
-        out.assign(reinterpret_cast<const char*>(buf.data()), n);
+    std::string hello =
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+    hello += head.view();
+    sock.write(hello);
+    sock.on("data", [sock](const netco::buffer& chunk) {
+      if (!sock.write(chunk)) {
+        sock.pause();
+        sock.once("drain", [sock] { sock.resume(); });
       }
-      s.stream().close();
-    }(sock, std::string(head.view())));
+    });
+    sock.on("end", [sock] { sock.end(); });
   });
   server.on("error", [](std::error_code ec) {
     std::fprintf(stderr, "listen: %s\n", ec.message().c_str());

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     });
     socket.pipe(ws, {.end = false});  // the file outlives each client
-    socket.on("end", [socket]() mutable { socket.unpipe(); });
+    socket.on("end", [socket] { socket.unpipe(); });
     socket.on("error", [](std::error_code) {});
   });
   server.listen(port, "127.0.0.1", [server] {
@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
   // SIGINT/SIGTERM: stop accepting, let open connections end (5 s at most); a second forces it.
   // The file ends after the last client (the server's "close"), or when forced; it is flushed
   // by the file thread before the stream goes.
-  server.on("close", [ws]() mutable { ws.end(); });
-  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)}).add({}, [ws]() mutable {
+  server.on("close", [ws] { ws.end(); });
+  netco::shutdown_on_signal(server, {.deadline = std::chrono::seconds(5)}).add({}, [ws] {
     ws.end();
   });
   netco::run();

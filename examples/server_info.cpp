@@ -14,9 +14,9 @@ int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 8080);
   net::server server = net::create_server();
   server.max_connections(1);
-  server.on("connection", [server](net::socket socket) mutable {
+  server.on("connection", [server](net::socket socket) {
     std::printf("client connected\n");
-    server.get_connections([server, socket](std::error_code, std::size_t count) mutable {
+    server.get_connections([server, socket](std::error_code, std::size_t count) {
       std::printf("max connections %zu, current connections %zu\n", server.max_connections(),
                   count);
       socket.write("connections: " + std::to_string(count) + "\n");

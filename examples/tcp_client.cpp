@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tcp_client: %s\n", ec.message().c_str());
     status = 1;
   });
-  client.on("end", [client]() mutable { client.end(); });
+  client.on("end", [client] { client.end(); });
   client.on("close", [&loop](bool) { loop.stop(); });  // done, even if stdin is still open
   client.on("connect", [&loop, client] {
     loop.ref();  // stdin keeps the loop alive until it ends
@@ -40,11 +40,11 @@ int main(int argc, char** argv) {
       char buf[16 * 1024];
       ssize_t n;
       while ((n = ::read(0, buf, sizeof buf)) > 0) {
-        loop.post([client, text = std::string(buf, static_cast<std::size_t>(n))]() mutable {
+        loop.post([client, text = std::string(buf, static_cast<std::size_t>(n))] {
           client.write(text);
         });
       }
-      loop.post([&loop, client]() mutable {
+      loop.post([&loop, client] {
         client.end();
         loop.unref();
       });

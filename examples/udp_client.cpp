@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "udp_client: %s: %s\n", info.context().c_str(), ec.message().c_str());
     loop.stop();
   });
-  client.connect(port, argc > 3 ? argv[3] : "127.0.0.1", [client, text]() mutable {
+  client.connect(port, argc > 3 ? argv[3] : "127.0.0.1", [client, text] {
     client.send(text);  // connected: no address needed
   });
   netco::spawn([](netco::loop& l) -> netco::task<> {

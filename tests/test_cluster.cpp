@@ -349,7 +349,7 @@ TEST_CASE("listening on a busy port throws and leaves nothing listening") {
     CAPTURE(static_cast<int>(mode));
     netco::loop here;  // the port's present owner, without SO_REUSEPORT; it never runs
     std::error_code ec;
-    netco::tcp::acceptor owner = netco::tcp::detail::listen_on(
+    netco::tcp::acceptor owner = netco::detail::tcp_listen_on(
         here, netco::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), 511, ec);
     REQUIRE_FALSE(ec);
     const std::uint16_t busy = owner.port();

@@ -148,7 +148,7 @@ TEST_CASE("send before bind binds implicitly and emits \"listening\", as Node do
 TEST_CASE("U4: a second bind throws ERR_SOCKET_ALREADY_BOUND; bind() returns the socket") {
   node_style([] {
     auto s = dgram::create_socket("udp4");
-    dgram::socket& same = s.bind(0, "127.0.0.1");
+    const dgram::socket& same = s.bind(0, "127.0.0.1");
     CHECK(same == s);
     try {
       s.bind(0, "127.0.0.1");

@@ -129,6 +129,21 @@ TEST_CASE("newListener fires before the listener is added; removeListener after 
   CHECK_FALSE(e.off("x", id));  // not there any more
 }
 
+TEST_CASE("a throwing newListener listener: the new listener is not added and not leaked") {
+  netco::event_emitter e;
+  e.on("newListener", [](std::string_view name) {
+    if (name == "x") throw std::runtime_error("refused");
+  });
+  // The listener's captures tell when it is destroyed: at once, since nothing holds it.
+  auto alive = std::make_shared<int>(0);
+  const std::weak_ptr<int> watch = alive;
+  CHECK_THROWS_AS(e.on("x", [alive] {}), std::runtime_error);
+  alive.reset();
+  CHECK(watch.expired());
+  CHECK(e.listener_count("x") == 0);
+  CHECK_FALSE(e.emit("x"));
+}
+
 TEST_CASE("off removes only the given listener; once listeners can be removed before firing") {
   netco::event_emitter e;
   int a = 0, b = 0;

@@ -4,8 +4,10 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
+#include "netco/spawn.hpp"
 #include "netco/tcp.hpp"
 #include "netco/timer.hpp"
 #include "netco/when_all.hpp"
@@ -57,7 +59,7 @@ TEST_CASE("keep-alive: two requests on one connection, Connection: close ends it
   netco_test::run([]() -> netco::task<> {
     int connections = 0;
     http::server srv = hello_server();
-    srv.on("connection", [&](const netco::net::address_info&) { ++connections; });
+    srv.on("connection", [&](const netco::net::socket&) { ++connections; });
     srv.listen(0, "127.0.0.1");
     const std::string out = co_await raw(srv.address().port,
                                          "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -340,7 +342,7 @@ TEST_CASE("clientError listener answers instead of the default") {
   netco_test::run([]() -> netco::task<> {
     std::error_code seen;
     http::server srv = hello_server();
-    srv.on("clientError", [&](std::error_code ec, const http::client_socket& sock) {
+    srv.on("clientError", [&](std::error_code ec, const netco::net::socket& sock) {
       seen = ec;
       sock.end("HTTP/1.1 400 Bad Request\r\nX-Custom: 1\r\nConnection: close\r\n\r\n");
     });
@@ -508,7 +510,7 @@ TEST_CASE("client: fetch() reads status, headers and text; the agent reuses the 
   netco_test::run([]() -> netco::task<> {
     int connections = 0;
     http::server srv = hello_server();
-    srv.on("connection", [&](const netco::net::address_info&) { ++connections; });
+    srv.on("connection", [&](const netco::net::socket&) { ++connections; });
     srv.listen(0, "127.0.0.1");
     http::agent pool;
     // NOTE: named options, not a braced temporary in the co_await: GCC 12 destroys such an
@@ -576,7 +578,7 @@ TEST_CASE("client: max_sockets queues requests; a refused connection is an error
           co_await netco::sleep_for(10ms);
           res.end(std::string(req.url()));
         });
-    srv.on("connection", [&](const netco::net::address_info&) { ++connections; });
+    srv.on("connection", [&](const netco::net::socket&) { ++connections; });
     srv.listen(0, "127.0.0.1");
     http::agent pool({.keep_alive = true, .max_sockets = 1});
     const http::fetch_options via_pool{.agent = &pool};
@@ -687,15 +689,13 @@ TEST_CASE("upgrade: the listener gets the raw connection and the bytes sent afte
   netco_test::run([]() -> netco::task<> {
     http::server srv = hello_server();
     std::string protocol;
-    srv.on("upgrade", [&](const http::incoming_message& req, const http::upgraded_socket& sock,
+    srv.on("upgrade", [&](const http::incoming_message& req, const netco::net::socket& sock,
                           const netco::buffer& head) {
       protocol = std::string(req.headers().value("upgrade"));
-      netco::spawn([](http::upgraded_socket s, std::string head) -> netco::task<> {
-        std::string out = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\necho:";
-        out += head;
-        co_await s.stream().write_all(out);
-        s.stream().close();
-      }(sock, std::string(head.view())));
+      // The socket, as Node's: it is the listener's now, written to and ended like any other.
+      std::string out = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\necho:";
+      out += head.view();
+      sock.end(out);
     });
     srv.listen(0, "127.0.0.1");
     const std::string out = co_await raw(
@@ -931,21 +931,19 @@ TEST_CASE("upgrade after a pipelined request: the upgraded stream gets every lat
           co_await netco::sleep_for(30ms);
           res.end(std::string(req.url()));
         });
-    srv.on("upgrade", [](const http::incoming_message&, const http::upgraded_socket& sock,
+    srv.on("upgrade", [](const http::incoming_message&, const netco::net::socket& sock,
                          const netco::buffer& head) {
-      netco::spawn([](http::upgraded_socket s, std::string pending) -> netco::task<> {
+      // Coroutine style over the handed-over socket: read() gets every byte sent after head.
+      netco::spawn([](netco::net::socket s, std::string pending) -> netco::task<> {
         std::string out = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n";
         out += pending;
-        std::vector<char> buf(4096);
         for (;;) {
-          std::error_code ec;
-          co_await s.stream().write_all(out, ec);
-          if (ec) break;
-          const std::size_t n = co_await s.stream().read_some(std::span(buf), ec);
-          if (n == 0 || ec) break;
-          out.assign(buf.data(), n);
+          co_await s.write_all(out);
+          const netco::buffer chunk = co_await s.read();
+          if (chunk.empty()) break;
+          out = chunk.to_string();
         }
-        s.stream().close();
+        s.end();
       }(sock, std::string(head.view())));
     });
     srv.listen(0, "127.0.0.1");
@@ -972,4 +970,101 @@ TEST_CASE("upgrade after a pipelined request: the upgraded stream gets every lat
     c.close();
     srv.close();
   }());
+}
+
+TEST_CASE("dual stack: a server listening on :: answers an IPv4 client too") {
+  netco_test::run([]() -> netco::task<> {
+    http::server srv = hello_server();
+    bool failed = false;
+    srv.on("error", [&](std::error_code) { failed = true; });
+    srv.listen(0, "::");
+    CHECK(co_await netco_test::eventually([&] { return srv.listening() || failed; }));
+    if (failed) co_return;  // no IPv6 on this machine: nothing to check
+    const std::string out = co_await raw(
+        srv.address().port, "GET /v4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(out.ends_with("hello /v4"));
+    srv.close();
+  }());
+}
+
+TEST_CASE("client: pause() stops a response's data until resume(); every byte arrives") {
+  const std::string big(512 * 1024, 'p');
+  std::size_t received = 0, while_paused = 0;
+  bool ended = false;
+  netco_test::run([&]() -> netco::task<> {
+    http::server srv = http::create_server(
+        [&](const http::incoming_message&, const http::server_response& res) { res.end(big); });
+    srv.listen(0, "127.0.0.1");
+    http::incoming_message response;
+    http::get({.host = "127.0.0.1", .port = srv.address().port, .path = "/"},
+              [&](const http::incoming_message& res) {
+                response = res;
+                res.on("data", [&, res](const netco::buffer& b) {
+                  if (received == 0) res.pause();
+                  received += b.size();
+                });
+                res.on("end", [&] { ended = true; });
+              });
+    CHECK(co_await netco_test::eventually([&] { return received > 0; }));
+    while_paused = received;
+    co_await netco::sleep_for(50ms);  // the server has sent it all by now; none may arrive
+    CHECK(received == while_paused);
+    CHECK(received < big.size());
+    response.resume();
+    CHECK(co_await netco_test::eventually([&] { return ended; }));
+    srv.close();
+  }());
+  CHECK(received == big.size());
+}
+
+TEST_CASE("client: a body nobody listens to yet waits for its listener; nothing is lost") {
+  std::string body;
+  bool ended = false;
+  netco_test::run([&]() -> netco::task<> {
+    http::server srv =
+        http::create_server([](const http::incoming_message&, const http::server_response& res) {
+          res.end(std::string(100 * 1024, 'b'));
+        });
+    srv.listen(0, "127.0.0.1");
+    http::incoming_message response;
+    bool got = false;
+    http::get({.host = "127.0.0.1", .port = srv.address().port, .path = "/"},
+              [&](const http::incoming_message& res) {
+                response = res;
+                got = true;
+              });
+    CHECK(co_await netco_test::eventually([&] { return got; }));
+    co_await netco::sleep_for(30ms);  // the body has arrived meanwhile, unclaimed
+    response.on("data", [&](const netco::buffer& b) { body += b.view(); });
+    response.on("end", [&] { ended = true; });
+    CHECK(co_await netco_test::eventually([&] { return ended; }));
+    srv.close();
+  }());
+  CHECK(body == std::string(100 * 1024, 'b'));
+}
+
+TEST_CASE("a thread's default loop torn down at thread exit: no event reaches a listener") {
+  // The listeners point at this frame's counter, still alive; before, teardown ran them
+  // ("aborted", "close") while the loop and its objects were half destroyed.
+  int events_at_teardown = 0;
+  std::thread t([&] {
+    netco::loop& l = netco::loop::current();  // the thread's default loop
+    http::server srv =
+        http::create_server([&](const http::incoming_message& req, const http::server_response&) {
+          req.on("aborted", [&] { ++events_at_teardown; });
+          req.on("close", [&] { ++events_at_teardown; });
+          l.stop();  // leave with this request in flight
+        });
+    srv.on("close", [&] { ++events_at_teardown; });
+    srv.listen(0, "127.0.0.1");
+    netco::spawn([](std::uint16_t port) -> netco::task<> {
+      netco::tcp::stream s = co_await netco::tcp::connect("127.0.0.1", port);
+      co_await s.write_all(
+          std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab"));
+      co_await netco::sleep_for(1h);
+    }(srv.address().port));
+    netco_test::detail::run_with_watchdog(l, 20s);
+  });  // the thread ends here: its default loop goes with it
+  t.join();
+  CHECK(events_at_teardown == 0);
 }

@@ -1,6 +1,9 @@
 // tests/test_loop.cpp: the loop's exit rule, spawn's error reporting, cross-thread posting
 #include "netco/loop.hpp"
 
+#include <signal.h>      // sigaction: SIGPIPE left as it was
+#include <sys/socket.h>  // MSG_NOSIGNAL
+
 #include <atomic>
 #include <csignal>
 #include <stdexcept>
@@ -146,6 +149,44 @@ TEST_CASE("a signal wait resumes with the signal number") {
     CHECK(co_await waiting == SIGUSR2);
     netco::loop::current().unref();
   }());
+}
+
+TEST_CASE("a coroutine in transit to a loop keeps it alive until it arrives") {
+  netco::loop target;
+  target.ref();
+  target.unref();  // an exit check is now queued on target, ahead of the coroutine
+  bool arrived = false;
+  netco_test::run([](netco::loop& to, bool& flag) -> netco::task<> {
+    co_await to.schedule();  // resumed by to.run() below, on this thread
+    flag = true;
+  }(target, arrived));
+  target.run();  // the exit check runs first: it must see the coroutine on its way
+  CHECK(arrived);
+}
+
+TEST_CASE("an exception a posted function lets out goes to the error handler") {
+  netco::loop l;
+  std::exception_ptr seen;
+  l.set_error_handler([&](std::exception_ptr e) { seen = e; });
+  l.post([] { throw std::runtime_error("posted"); });
+  bool after = false;
+  l.post([&] { after = true; });  // the loop goes on
+  CHECK_NOTHROW(l.run());
+  REQUIRE(seen);
+  CHECK_THROWS_WITH_AS(std::rethrow_exception(seen), "posted", std::runtime_error);
+  CHECK(after);
+}
+
+TEST_CASE("a loop leaves SIGPIPE alone where sends say MSG_NOSIGNAL") {
+#if defined(MSG_NOSIGNAL)
+  struct sigaction before {};
+  REQUIRE(::sigaction(SIGPIPE, nullptr, &before) == 0);
+  { netco::loop l; }
+  struct sigaction after {};
+  REQUIRE(::sigaction(SIGPIPE, nullptr, &after) == 0);
+  const bool unchanged = after.sa_handler == before.sa_handler;
+  CHECK(unchanged);
+#endif
 }
 
 TEST_CASE("destroying a loop destroys the spawned tasks still suspended on it") {

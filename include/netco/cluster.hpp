@@ -53,12 +53,13 @@ struct cluster_listen_options {
 /// What one loop did, or the sum over all. Each counter is kept by its loop's thread alone
 /// (no lock, no contended cache line); readers on other threads see a recent value.
 struct cluster_stats {
-  std::uint64_t connections = 0;    ///< connections this loop took (accepted or handed to it)
-  std::uint64_t closed = 0;         ///< of those, closed (net servers and serve(); not HTTP)
-  std::uint64_t requests = 0;       ///< HTTP requests received
-  std::uint64_t bytes_read = 0;     ///< net servers: bytes read by connections that closed
-  std::uint64_t bytes_written = 0;  ///< net servers: bytes written by connections that closed
-  std::uint64_t handed_off = 0;     ///< handoff mode: connections loop 0's acceptor passed here
+  std::uint64_t connections = 0;  ///< connections this loop took (accepted or handed to it)
+  std::uint64_t closed = 0;       ///< of those, closed (every server kind and serve())
+  std::uint64_t requests = 0;     ///< HTTP requests received
+  std::uint64_t bytes_read = 0;   ///< Node-style servers: bytes read by connections that closed
+  std::uint64_t bytes_written =
+      0;                         ///< Node-style servers: bytes written by connections that closed
+  std::uint64_t handed_off = 0;  ///< handoff mode: connections loop 0's acceptor passed here
 
   cluster_stats& operator+=(const cluster_stats& o) noexcept {
     connections += o.connections;
@@ -282,12 +283,10 @@ class cluster {
             instrument(s, *members_[i]);
             s.state()->listen_without_acceptor();
             (*made)[i] = s;
-            members_[i]->drain_actions.push_back([s]() mutable { s.close(); });
-            set_sink(*members_[i], group, [s, l = &at(i)](detail::owned_descriptor& d) mutable {
-              using stream_type = std::conditional_t<std::is_same_v<server_type, http::server>,
-                                                     tcp::stream, net::detail::stream>;
+            members_[i]->drain_actions.push_back([s] { s.close(); });
+            set_sink(*members_[i], group, [s, l = &at(i)](detail::owned_descriptor& d) {
               std::error_code ec;
-              stream_type peer = detail::adopt_descriptor<stream_type>(*l, d, ec);
+              auto peer = detail::adopt_descriptor<detail::net_stream>(*l, d, ec);
               if (!ec) s.state()->adopt(std::move(peer));
             });
           });
@@ -326,7 +325,7 @@ class cluster {
               return;
             }
             s.off("error", id);
-            members_[i]->drain_actions.push_back([s]() mutable { s.close(); });
+            members_[i]->drain_actions.push_back([s] { s.close(); });
           } catch (...) {
             error = std::current_exception();
           }
@@ -581,7 +580,9 @@ class cluster {
   }
 
   // Counts what a server's events reveal, on the server's loop.
-  static void instrument(net::server& s, member& m) {
+  // Both server kinds share one listening core, so "connection" carries a net::socket for both.
+  template <class Server>
+  static void instrument(Server& s, member& m) {
     s.on("connection", [m = &m](net::socket sock) {
       m->connections.add();
       sock.on("close", [m, sock](bool) {
@@ -590,12 +591,11 @@ class cluster {
         m->bytes_written.add(sock.bytes_written());
       });
     });
-  }
-  static void instrument(http::server& s, member& m) {
-    s.on("connection", [m = &m](const net::address_info&) { m->connections.add(); });
-    s.on("request", [m = &m](const http::incoming_message&, const http::server_response&) {
-      m->requests.add();
-    });
+    if constexpr (std::is_same_v<Server, http::server>) {
+      s.on("request", [m = &m](const http::incoming_message&, const http::server_response&) {
+        m->requests.add();
+      });
+    }
   }
 
   template <class Handler>

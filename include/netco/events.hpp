@@ -618,18 +618,24 @@ class basic_event_emitter {
   }
 
   void insert(std::string_view name, detail::listener_node* node, bool prepend) {
-    // Node announces a new listener before adding it.
-    if (builtins_[0].count() > 0) {
-      const std::string_view arg = name;
-      const void* argv[1] = {&arg};
-      run_listeners(builtins_[0], "newListener", argv);
+    detail::listener_slot* slot = nullptr;
+    try {
+      // Node announces a new listener before adding it.
+      if (builtins_[0].count() > 0) {
+        const std::string_view arg = name;
+        const void* argv[1] = {&arg};
+        run_listeners(builtins_[0], "newListener", argv);
+      }
+      slot = find_slot(name);
+      if (!slot) {
+        custom_.push_back({std::string(name), {}});
+        slot = &custom_.back().slot;
+      }
+    } catch (...) {  // a throwing "newListener" listener, or no memory: the node is ours
+      detail::listener_node::release(node);
+      throw;
     }
-    detail::listener_slot* slot = find_slot(name);
-    if (!slot) {
-      custom_.push_back({std::string(name), {}});
-      slot = &custom_.back().slot;
-    }
-    slot->add(node, prepend);
+    slot->add(node, prepend);  // releases the node itself if it throws
     if (slot->warn_once(max_listeners_)) max_listeners_warning_handler()(name, slot->count());
     listener_added(name);
   }

@@ -4,15 +4,15 @@
 #include <system_error>  // error_code, system_error
 
 #include "netco/detail/asio.hpp"
-#include "netco/detail/stream.hpp"
+#include "netco/stream.hpp"
 #include "netco/loop.hpp"
 #include "netco/task.hpp"
 
 namespace netco::local {
 
 using endpoint = asio::local::stream_protocol::endpoint;
-using stream = detail::basic_stream<asio::local::stream_protocol>;
-using acceptor = detail::basic_acceptor<asio::local::stream_protocol>;
+using stream = netco::basic_stream<asio::local::stream_protocol>;
+using acceptor = netco::basic_acceptor<asio::local::stream_protocol>;
 
 /// Listens on a socket file. As in Node, a path that exists (busy or stale) fails with
 /// EADDRINUSE; closing the acceptor removes the file it created.

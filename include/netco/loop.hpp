@@ -1,7 +1,10 @@
 // netco/loop.hpp: the event loop (one asio::io_context per thread) and Node's exit rule
 #pragma once
+#include <sys/socket.h>  // MSG_NOSIGNAL / SO_NOSIGPIPE: whether sends can raise SIGPIPE
+
+#include <atomic>      // atomic: references held from other threads (schedule())
 #include <coroutine>   // coroutine_handle
-#include <csignal>     // signal, SIGPIPE
+#include <csignal>     // signal, SIGPIPE: only where sends cannot be told not to raise it
 #include <cstddef>     // byte, size_t
 #include <cstdint>     // uint64_t
 #include <exception>   // exception_ptr
@@ -14,6 +17,8 @@
 #include "netco/task.hpp"
 
 namespace netco {
+
+class loop;
 
 namespace detail {
 /// Intrusive link of a detached (spawned) coroutine, so the loop can destroy what is still
@@ -29,6 +34,32 @@ struct root_link {
     prev = next = this;
   }
 };
+
+/// Something of a loop that must let go of its listeners (and so of handle cycles) and close
+/// when its loop is destroyed with it still open: sockets, servers, timers. Linked into the
+/// loop while it lives; unlinks itself when destroyed first.
+class loop_hook {
+ public:
+  loop_hook() = default;
+  loop_hook(const loop_hook&) = delete;
+  loop_hook& operator=(const loop_hook&) = delete;
+
+  /// The loop is being destroyed: drop listeners without calling them, close, never resume.
+  virtual void on_loop_gone() noexcept = 0;
+  void unhook() noexcept {
+    prev_->next_ = next_;
+    next_->prev_ = prev_;
+    prev_ = next_ = this;
+  }
+
+ protected:
+  ~loop_hook() { unhook(); }
+
+ private:
+  friend class netco::loop;
+  loop_hook* prev_ = this;
+  loop_hook* next_ = this;
+};
 }  // namespace detail
 
 /// An event loop: one io_context driven by one thread at a time.
@@ -42,10 +73,23 @@ class loop {
   // One thread runs a loop and every socket belongs to one loop, so Asio's per-descriptor
   // locks guard nothing (−10% user-space instructions per echo round trip). Its scheduler
   // keeps its lock: post() and stop() stay safe from any thread.
-  loop() : io_(ASIO_CONCURRENCY_HINT_UNSAFE_IO) { ignore_sigpipe(); }
+  loop() : io_(ASIO_CONCURRENCY_HINT_UNSAFE_IO) {
+    // Thread-locals die in reverse order of construction: made now, the frame cache outlives
+    // a thread's default loop, whose teardown still frees frames into it.
+    (void)detail::frame_cache::local();
+    ignore_sigpipe();
+  }
   ~loop() {
-    // Destroying a suspended root frame destroys the whole chain it awaits, which closes its
-    // sockets; their cancelled handlers are then dropped, never run, by ~io_context.
+    // First everything that holds listeners lets go of them, so that tearing down frames and
+    // handlers below calls no user code; then suspended root frames are destroyed (with the
+    // chains they await, which closes their sockets); their cancelled Asio handlers are then
+    // dropped, never run, by ~io_context.
+    gone_ = true;
+    while (hooks_.next_ != &hooks_) {
+      detail::loop_hook* h = hooks_.next_;
+      h->unhook();
+      h->on_loop_gone();
+    }
     while (roots_.next != &roots_) roots_.next->frame.destroy();
   }
   loop(const loop&) = delete;
@@ -73,26 +117,43 @@ class loop {
   /// Makes run() return soon. Safe from any thread.
   void stop() noexcept { io_.stop(); }
 
-  /// Runs fn on this loop's thread. Safe from any thread; fn must not throw.
+  /// Runs fn on this loop's thread, on a later turn. Safe from any thread. An exception fn
+  /// lets out goes to report(), as a spawned task's does. It does not keep the loop alive:
+  /// hold a ref() (or use detail::defer) for that.
   template <class Fn>
   void post(Fn&& fn) {
-    asio::post(io_, std::forward<Fn>(fn));
+    asio::post(io_, [this, fn = std::forward<Fn>(fn)]() mutable {
+      try {
+        fn();
+      } catch (...) {
+        report(std::current_exception());
+      }
+    });
   }
 
   /// True when called from inside this loop's run().
   bool in_loop_thread() const noexcept { return running_ptr() == this; }
+
+  /// True while the loop is being destroyed: nothing may be started on it any more.
+  bool gone() const noexcept { return gone_; }
 
   /// How many times run() has started: tells work that outlived a run (an unref'd timer) that
   /// the run it belonged to is over.
   std::uint64_t runs() const noexcept { return runs_; }
 
   /// Awaitable: resumes the awaiting coroutine on this loop (possibly moving it across threads).
+  /// The coroutine in transit keeps this loop alive (from any thread).
   [[nodiscard]] auto schedule() noexcept {
     struct awaiter {
       loop* target;
       bool await_ready() const noexcept { return false; }
       void await_suspend(std::coroutine_handle<> h) const {
-        target->post([h] { h.resume(); });
+        target->remote_refs_.fetch_add(1, std::memory_order_relaxed);
+        asio::post(target->io_, [t = target, h] {
+          t->remote_refs_.fetch_sub(1, std::memory_order_relaxed);
+          h.resume();
+          if (t->refs_ == 0) t->schedule_exit_check();
+        });
       }
       void await_resume() const noexcept {}
     };
@@ -143,6 +204,24 @@ class loop {
     roots_.prev = &link;
   }
 
+  /// Calls fn(hook&) for each hook of this loop (rare walks: a server closing its sockets).
+  template <class Fn>
+  void each_hook(Fn&& fn) {
+    for (detail::loop_hook* h = hooks_.next_; h != &hooks_;) {
+      detail::loop_hook* next = h->next_;
+      fn(*h);
+      h = next;
+    }
+  }
+
+  /// For sockets, servers and timers: told (on_loop_gone) when this loop is destroyed first.
+  void hook(detail::loop_hook& h) noexcept {
+    h.next_ = &hooks_;
+    h.prev_ = hooks_.prev_;
+    hooks_.prev_->next_ = &h;
+    hooks_.prev_ = &h;
+  }
+
  private:
   struct running_scope {
     loop* previous;
@@ -153,6 +232,9 @@ class loop {
     thread_local loop* running = nullptr;
     return running;
   }
+  struct hook_head final : detail::loop_hook {
+    void on_loop_gone() noexcept override {}
+  };
 
   // Deferred so that a completion which drops the count to zero and at once starts the next
   // operation (accept, then accept again) does not stop the loop in between.
@@ -161,30 +243,52 @@ class loop {
     exit_check_pending_ = true;
     asio::post(io_, [this] {
       exit_check_pending_ = false;
-      if (refs_ == 0) io_.stop();
+      if (refs_ == 0 && remote_refs_.load(std::memory_order_relaxed) == 0) io_.stop();
     });
   }
 
   static void ignore_sigpipe() noexcept {
-    // Writes to a reset peer must report EPIPE, never kill the process (Node does the same).
+#if !defined(MSG_NOSIGNAL) && !defined(SO_NOSIGPIPE)
+    // Where Asio cannot send with MSG_NOSIGNAL nor mark sockets SO_NOSIGPIPE, a write to a reset
+    // peer would kill the process: it must report EPIPE instead (Node does the same).
     static const bool once = [] {
       std::signal(SIGPIPE, SIG_IGN);
       return true;
     }();
     (void)once;
+#endif
   }
 
   asio::io_context io_;
   std::size_t refs_ = 0;
+  std::atomic<std::size_t> remote_refs_{0};  // coroutines in transit to this loop (schedule())
   std::uint64_t runs_ = 0;
   bool exit_check_pending_ = false;
+  bool gone_ = false;
   std::exception_ptr error_;
   std::function<void(std::exception_ptr)> error_handler_;
   detail::root_link roots_;
+  hook_head hooks_;
   std::unique_ptr<std::byte[]> scratch_;
 };
 
 /// Runs the calling thread's default loop until nothing keeps it alive (Node's exit rule).
 inline void run() { loop::current().run(); }
+
+namespace detail {
+/// Runs fn on a later turn of l, keeping l alive until then (Node's process.nextTick). An
+/// exception fn lets out goes to l.report(). Loop thread only.
+template <class Fn>
+void defer(loop& l, Fn&& fn) {
+  l.ref();
+  l.post([l = &l, fn = std::forward<Fn>(fn)]() mutable {
+    struct release {
+      loop* l;
+      ~release() { l->unref(); }
+    } guard{l};
+    fn();
+  });
+}
+}  // namespace detail
 
 }  // namespace netco

@@ -1,7 +1,8 @@
-// netco/resolve.hpp: name resolution for TCP (literals at once, names through Asio's resolver)
+// netco/resolve.hpp: name resolution for TCP (literals at once, names off the loop thread)
 #pragma once
 #include <coroutine>     // coroutine_handle
 #include <cstdint>       // uint16_t
+#include <memory>        // shared_ptr: a lookup outlives an awaiter that gave up on it
 #include <string>        // string, to_string
 #include <string_view>   // string_view
 #include <system_error>  // error_code
@@ -10,15 +11,19 @@
 #include "netco/detail/asio.hpp"
 #include "netco/detail/io_op.hpp"
 #include "netco/loop.hpp"
+#include "netco/task.hpp"
 
 namespace netco {
 
 namespace detail {
 
+/// Resolves a name through Asio's resolver (getaddrinfo on a thread of its own). getaddrinfo
+/// cannot be interrupted, so cancellation (with_timeout, cancel_scope) resumes the awaiter at
+/// once with operation_canceled and leaves the lookup to finish unheard.
 class [[nodiscard]] resolve_awaiter {
  public:
   resolve_awaiter(loop& owner, std::string host, std::uint16_t port, std::error_code* out)
-      : owner_(&owner), resolver_(owner.context()), host_(std::move(host)), port_(port), out_(out) {
+      : owner_(&owner), host_(std::move(host)), port_(port), out_(out) {
     // Literals need no lookup and no trip through the loop.
     asio::ip::address literal = asio::ip::make_address(host_, ec_);
     if (!ec_) results_.emplace_back(literal, port_);
@@ -26,18 +31,28 @@ class [[nodiscard]] resolve_awaiter {
   resolve_awaiter(const resolve_awaiter&) = delete;
 
   bool await_ready() const noexcept { return !results_.empty(); }
-  void await_suspend(std::coroutine_handle<> h) {
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    cancel_ = cancel_signal_of(h);
+    if (cancel_ && cancel_->requested()) {
+      ec_ = canceled_error();
+      return false;
+    }
     waiter_ = h;
+    lookup_ = std::make_shared<lookup>(*owner_);
+    lookup_->awaiter = this;
     owner_->ref();
-    resolver_.async_resolve(host_, std::to_string(port_), asio::ip::resolver_base::numeric_service,
-                            [this](const std::error_code& ec, auto results) {
-                              ec_ = ec;
-                              for (const auto& entry : results)
-                                results_.push_back(entry.endpoint());
-                              loop* owner = owner_;
-                              waiter_.resume();
-                              owner->unref();
-                            });
+    if (cancel_) cancel_->install(&on_cancel, this);
+    lookup_->resolver.async_resolve(
+        host_, std::to_string(port_), asio::ip::resolver_base::numeric_service,
+        [l = lookup_](const std::error_code& ec, auto results) {
+          resolve_awaiter* self = l->awaiter;
+          if (!self) return;  // given up on: the awaiter resumed and may be gone
+          self->ec_ = ec;
+          for (const auto& entry : results) self->results_.push_back(entry.endpoint());
+          self->finish();
+        });
+    return true;
   }
   std::vector<asio::ip::tcp::endpoint> await_resume() {
     if (!results_.empty())
@@ -49,13 +64,41 @@ class [[nodiscard]] resolve_awaiter {
   }
 
  private:
+  struct lookup {
+    explicit lookup(loop& l) : resolver(l.context()) {}
+    asio::ip::basic_resolver<asio::ip::tcp, executor> resolver;
+    resolve_awaiter* awaiter = nullptr;
+  };
+
+  void finish() {
+    lookup_->awaiter = nullptr;
+    if (cancel_) cancel_->clear();
+    loop* owner = owner_;
+    std::exchange(waiter_, nullptr).resume();  // may destroy *this
+    owner->unref();
+  }
+  static void on_cancel(void* p) noexcept {
+    auto* self = static_cast<resolve_awaiter*>(p);
+    self->results_.clear();
+    self->ec_ = canceled_error();
+    self->lookup_->resolver.cancel();
+    self->lookup_->awaiter = nullptr;
+    // Resumed on a later turn, never inside the cancel_scope's request().
+    asio::post(self->owner_->context(), [self] {
+      loop* owner = self->owner_;
+      std::exchange(self->waiter_, nullptr).resume();
+      owner->unref();
+    });
+  }
+
   loop* owner_;
-  asio::ip::basic_resolver<asio::ip::tcp, executor> resolver_;
   std::string host_;
   std::uint16_t port_;
   std::error_code* out_;
   std::error_code ec_;
   std::coroutine_handle<> waiter_;
+  cancel_signal* cancel_ = nullptr;
+  std::shared_ptr<lookup> lookup_;
   std::vector<asio::ip::tcp::endpoint> results_;
 };
 
@@ -63,6 +106,7 @@ class [[nodiscard]] resolve_awaiter {
 
 /// The addresses of host (a name or an IP literal), in the resolver's order. Throws
 /// std::system_error (host not found...) on failure; the error_code form stores it instead.
+/// A name is looked up off the loop thread; cancellation gives up on it at once.
 inline detail::resolve_awaiter resolve(std::string host, std::uint16_t port) {
   return {loop::current(), std::move(host), port, nullptr};
 }
@@ -70,7 +114,8 @@ inline detail::resolve_awaiter resolve(std::string host, std::uint16_t port, std
   return {loop::current(), std::move(host), port, &ec};
 }
 
-/// Blocking resolution, for start-up (listen before run()).
+/// Blocking resolution, for start-up code (a coroutine-style listen before run()); it blocks
+/// the calling thread for as long as getaddrinfo takes.
 inline std::vector<asio::ip::tcp::endpoint> resolve_now(std::string_view host, std::uint16_t port,
                                                         std::error_code& ec) {
   std::vector<asio::ip::tcp::endpoint> out;

@@ -9,7 +9,7 @@
 #include <type_traits>   // invoke_result_t, is_empty_v, is_pointer_v
 #include <utility>       // move
 
-#include "netco/detail/stream.hpp"
+#include "netco/stream.hpp"
 #include "netco/spawn.hpp"
 #include "netco/task.hpp"
 #include "netco/timer.hpp"
@@ -27,8 +27,8 @@ struct serve_options {
 
 /// What serve() takes: called with each accepted stream, it returns the task that serves it.
 template <class Handler, class Protocol>
-concept connection_handler = std::invocable<Handler&, detail::basic_stream<Protocol>> &&
-    std::same_as<std::invoke_result_t<Handler&, detail::basic_stream<Protocol>>, task<>>;
+concept connection_handler = std::invocable<Handler&, basic_stream<Protocol>> &&
+    std::same_as<std::invoke_result_t<Handler&, basic_stream<Protocol>>, task<>>;
 
 namespace detail {
 // Each connection's task shares the handler, so a coroutine lambda's captures (which live in
@@ -47,12 +47,12 @@ task<> serve_connection(std::shared_ptr<Handler> handler, basic_stream<Protocol>
 ///
 ///   netco::spawn(netco::serve(acceptor, echo));  // task<> echo(netco::tcp::stream)
 template <class Protocol, connection_handler<Protocol> Handler>
-task<> serve(detail::basic_acceptor<Protocol>& acceptor, Handler handler,
+task<> serve(basic_acceptor<Protocol>& acceptor, Handler handler,
              serve_options options = {}) {
   const auto shared = std::make_shared<Handler>(std::move(handler));
   for (;;) {
     std::error_code ec;
-    detail::basic_stream<Protocol> peer = co_await acceptor.accept(ec);
+    basic_stream<Protocol> peer = co_await acceptor.accept(ec);
     if (ec == std::errc::operation_canceled || !acceptor.is_open()) co_return;  // closed
     if (ec) {
       if (options.on_accept_error) options.on_accept_error(ec);

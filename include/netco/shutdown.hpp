@@ -13,7 +13,7 @@
 
 #include "netco/cancel.hpp"
 #include "netco/detail/io_op.hpp"
-#include "netco/detail/stream.hpp"
+#include "netco/stream.hpp"
 #include "netco/loop.hpp"
 #include "netco/signal.hpp"
 #include "netco/spawn.hpp"
@@ -182,7 +182,7 @@ class graceful_shutdown {
   /// A coroutine acceptor (tcp, local): closed on draining, so its pending accept() ends with
   /// std::errc::operation_canceled.
   template <class Protocol>
-  graceful_shutdown& add(detail::basic_acceptor<Protocol>& acceptor) {
+  graceful_shutdown& add(basic_acceptor<Protocol>& acceptor) {
     return add([&acceptor] { acceptor.close(); });
   }
   /// Tasks run in this scope (scope.run(task)) are cancelled on forcing: their pending netco
@@ -237,7 +237,7 @@ graceful_shutdown shutdown_on_signal(Server server, shutdown_options options = {
 /// The same, closing a coroutine acceptor; its connection tasks finish on their own, or are
 /// destroyed with the loop when forced (add a cancel_scope to have them cancelled instead).
 template <class Protocol>
-graceful_shutdown shutdown_on_signal(detail::basic_acceptor<Protocol>& acceptor,
+graceful_shutdown shutdown_on_signal(basic_acceptor<Protocol>& acceptor,
                                      shutdown_options options = {}) {
   return shutdown_on_signal(std::move(options)).add(acceptor);
 }

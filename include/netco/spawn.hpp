@@ -43,6 +43,13 @@ std::coroutine_handle<> adopt_root(loop& owner, task<T> t) {
   return h;
 }
 
+/// Starts t at once on l, running it to its first suspension (where its operation takes a loop
+/// reference); the loop owns the frame, and a failure goes to l.report().
+template <class T>
+void spawn_now(loop& l, task<T> t) {
+  adopt_root(l, std::move(t)).resume();
+}
+
 }  // namespace detail
 
 /// Starts t now, on the calling thread's loop, running it until its first suspension. The loop

@@ -8,16 +8,16 @@
 #include <vector>        // vector
 
 #include "netco/detail/asio.hpp"
-#include "netco/detail/stream.hpp"
 #include "netco/loop.hpp"
 #include "netco/resolve.hpp"
+#include "netco/stream.hpp"
 #include "netco/task.hpp"
 
 namespace netco::tcp {
 
 using endpoint = asio::ip::tcp::endpoint;
-using stream = detail::basic_stream<asio::ip::tcp>;
-using acceptor = detail::basic_acceptor<asio::ip::tcp>;
+using stream = netco::basic_stream<asio::ip::tcp>;
+using acceptor = netco::basic_acceptor<asio::ip::tcp>;
 
 /// True where several sockets may listen on one port, the kernel spreading connections over
 /// them (SO_REUSEPORT: Linux, the BSDs, macOS). netco::cluster relies on it by default.
@@ -36,7 +36,9 @@ struct listen_options {
   bool reuse_port = false;
 };
 
-namespace detail {
+}  // namespace netco::tcp
+
+namespace netco::detail {
 /// SO_REUSEPORT as an Asio socket option; set_reuse_port reports ENOTSUP where it is missing.
 struct reuse_port_option {
   int value = 1;
@@ -63,16 +65,16 @@ struct reuse_port_option {
 };
 template <class Acceptor>
 void set_reuse_port(Acceptor& a, std::error_code& ec) {
-  if constexpr (has_reuse_port) {
+  if constexpr (tcp::has_reuse_port) {
     a.set_option(reuse_port_option{}, ec);
   } else {
     ec = std::make_error_code(std::errc::operation_not_supported);
   }
 }
 
-inline acceptor listen_on(loop& owner, const endpoint& at, int backlog, std::error_code& ec,
-                          bool reuse_port = false) {
-  acceptor result(owner);
+inline tcp::acceptor tcp_listen_on(loop& owner, const tcp::endpoint& at, int backlog,
+                                   std::error_code& ec, bool reuse_port = false) {
+  tcp::acceptor result(owner);
   if (ec) return result;
   auto& a = result.asio_acceptor();
   a.open(at.protocol(), ec);
@@ -81,10 +83,12 @@ inline acceptor listen_on(loop& owner, const endpoint& at, int backlog, std::err
   if (!ec) a.bind(at, ec);
   if (!ec) a.listen(backlog, ec);
   if (ec) result.close();
-  ec = netco::detail::normalize(ec);
+  ec = normalize(ec);
   return result;
 }
-}  // namespace detail
+}  // namespace netco::detail
+
+namespace netco::tcp {
 
 /// Listens on host:port (an IPv4 or IPv6 literal, or a name resolved now, before the loop
 /// runs); port 0 picks a free port, which acceptor::port() reports. A busy port fails with
@@ -93,7 +97,7 @@ inline acceptor listen(std::string_view host, std::uint16_t port, int backlog,
                        std::error_code& ec) {
   loop& owner = loop::current();
   const auto targets = resolve_now(host, port, ec);
-  return detail::listen_on(owner, ec ? endpoint() : targets.front(), backlog, ec);
+  return detail::tcp_listen_on(owner, ec ? endpoint() : targets.front(), backlog, ec);
 }
 inline acceptor listen(std::string_view host, std::uint16_t port, int backlog = 511) {
   std::error_code ec;
@@ -106,8 +110,8 @@ inline acceptor listen(std::string_view host, std::uint16_t port, listen_options
                        std::error_code& ec) {
   loop& owner = loop::current();
   const auto targets = resolve_now(host, port, ec);
-  return detail::listen_on(owner, ec ? endpoint() : targets.front(), options.backlog, ec,
-                           options.reuse_port);
+  return detail::tcp_listen_on(owner, ec ? endpoint() : targets.front(), options.backlog, ec,
+                               options.reuse_port);
 }
 inline acceptor listen(std::string_view host, std::uint16_t port, listen_options options) {
   std::error_code ec;

@@ -38,51 +38,52 @@ struct datagram_info {
   endpoint sender;
 };
 
-namespace detail {
+}  // namespace netco::udp
 
-using netco::detail::io_awaiter_base;
-using socket_type = asio::basic_datagram_socket<asio::ip::udp, netco::detail::executor>;
+namespace netco::detail {
+
+using udp_socket_type = asio::basic_datagram_socket<asio::ip::udp, netco::detail::executor>;
 
 // Linux: MSG_TRUNC makes recv report a datagram's real length, so a datagram larger than the
 // buffer is reported as EMSGSIZE instead of being cut silently.
 #if defined(MSG_TRUNC) && defined(__linux__)
-inline constexpr int receive_flags = MSG_TRUNC;
+inline constexpr int udp_receive_flags = MSG_TRUNC;
 #else
-inline constexpr int receive_flags = 0;
+inline constexpr int udp_receive_flags = 0;
 #endif
 
-inline void check_truncation(std::error_code& ec, std::size_t& n, std::size_t capacity) {
+inline void udp_check_truncation(std::error_code& ec, std::size_t& n, std::size_t capacity) {
   if (!ec && n > capacity) {
     ec = std::make_error_code(std::errc::message_size);
     n = capacity;
   }
 }
 
-class [[nodiscard]] send_awaiter : io_awaiter_base {
+class [[nodiscard]] udp_send_awaiter : io_awaiter_base {
  public:
-  send_awaiter(loop& owner, netco::udp::detail::socket_type& s, std::span<const std::byte> bytes,
-               const endpoint* to, std::error_code* out)
+  udp_send_awaiter(loop& owner, udp_socket_type& s, std::span<const std::byte> bytes,
+                   const udp::endpoint* to, std::error_code* out)
       : io_awaiter_base(owner, out),
         socket_(s),
         bytes_(bytes),
-        to_(to ? *to : endpoint()),
+        to_(to ? *to : udp::endpoint()),
         connected_(to == nullptr) {}
   /// A gather send: the parts go out as one datagram (one sendmsg).
-  send_awaiter(loop& owner, netco::udp::detail::socket_type& s,
-               std::span<const std::span<const std::byte>> parts, const endpoint* to,
-               std::error_code* out)
+  udp_send_awaiter(loop& owner, udp_socket_type& s,
+                   std::span<const std::span<const std::byte>> parts, const udp::endpoint* to,
+                   std::error_code* out)
       : io_awaiter_base(owner, out),
         socket_(s),
         parts_(parts),
         gather_(true),
-        to_(to ? *to : endpoint()),
+        to_(to ? *to : udp::endpoint()),
         connected_(to == nullptr) {}
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     if (!prepare(h)) return false;
     // NOTE: Asio passes at most 64 buffers to sendmsg and drops the rest silently: refuse more.
-    if (gather_ && parts_.size() > max_gather_parts) {
+    if (gather_ && parts_.size() > udp::max_gather_parts) {
       state_.ec = std::make_error_code(std::errc::invalid_argument);
       return false;
     }
@@ -121,52 +122,52 @@ class [[nodiscard]] send_awaiter : io_awaiter_base {
     });
   }
 
-  netco::udp::detail::socket_type& socket_;
+  udp_socket_type& socket_;
   std::span<const std::byte> bytes_;
   std::span<const std::span<const std::byte>> parts_;
   bool gather_ = false;
-  endpoint to_;
+  udp::endpoint to_;
   bool connected_;
 };
 
-class [[nodiscard]] receive_awaiter : io_awaiter_base {
+class [[nodiscard]] udp_receive_awaiter : io_awaiter_base {
  public:
-  receive_awaiter(loop& owner, netco::udp::detail::socket_type& s, std::span<std::byte> buffer,
-                  bool connected, std::error_code* out, bool counted = true)
-      : io_awaiter_base(owner, out), socket_(s), buffer_(buffer), connected_(connected) {
+  udp_receive_awaiter(loop& owner, udp_socket_type& s, std::span<std::byte> buffer,
+                      bool /*connected: the same receive either way*/, std::error_code* out,
+                      bool counted = true)
+      : io_awaiter_base(owner, out), socket_(s), buffer_(buffer) {
     state_.counted = counted;
   }
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     if (!prepare(h)) return false;
+    // A connected socket too: recvfrom names the peer, so no getpeername after the datagram
+    // (which could fail once the datagram was received, or find a new peer).
     cancellation_.start(state_, [this](auto&& handler) {
       const asio::mutable_buffer b(buffer_.data(), buffer_.size());
-      if (connected_)
-        socket_.async_receive(b, receive_flags, std::move(handler));
-      else
-        socket_.async_receive_from(b, info_.sender, receive_flags, std::move(handler));
+      socket_.async_receive_from(b, info_.sender, udp_receive_flags, std::move(handler));
     });
     return true;
   }
   /// The datagram's size (0 for an empty datagram) and sender. A datagram larger than the
   /// buffer fails with EMSGSIZE (std::errc::message_size): the buffer holds its first bytes.
-  datagram_info await_resume() {
+  udp::datagram_info await_resume() {
     info_.size = state_.value;
-    check_truncation(state_.ec, info_.size, buffer_.size());
+    udp_check_truncation(state_.ec, info_.size, buffer_.size());
     netco::detail::deliver_error(state_.ec, out_);
-    if (connected_ && !state_.ec) info_.sender = socket_.remote_endpoint(state_.ec);
     return info_;
   }
 
  private:
-  netco::udp::detail::socket_type& socket_;
+  udp_socket_type& socket_;
   std::span<std::byte> buffer_;
-  bool connected_;
-  datagram_info info_;
+  udp::datagram_info info_;
 };
 
-}  // namespace detail
+}  // namespace netco::detail
+
+namespace netco::udp {
 
 /// A UDP socket on one loop. Move-only. Unbound, it binds to an ephemeral port on the first
 /// send (as the OS and Node do). Operations resume on the socket's loop.
@@ -202,33 +203,33 @@ class socket {
 
   /// Sends one datagram to `to`. Throws std::system_error (EMSGSIZE for more than the
   /// protocol allows); the error_code form stores it instead.
-  detail::send_awaiter send_to(std::span<const std::byte> bytes, const endpoint& to) {
+  detail::udp_send_awaiter send_to(std::span<const std::byte> bytes, const endpoint& to) {
     return {*owner_, socket_, bytes, &to, nullptr};
   }
-  detail::send_awaiter send_to(std::span<const std::byte> bytes, const endpoint& to,
-                               std::error_code& ec) {
+  detail::udp_send_awaiter send_to(std::span<const std::byte> bytes, const endpoint& to,
+                                   std::error_code& ec) {
     return {*owner_, socket_, bytes, &to, &ec};
   }
   /// Sends the parts as one datagram (a gather send: one sendmsg, no copy). At most
   /// max_gather_parts parts (EINVAL beyond); the spans must live until the send completes.
-  detail::send_awaiter send_to(std::span<const std::span<const std::byte>> parts,
-                               const endpoint& to) {
+  detail::udp_send_awaiter send_to(std::span<const std::span<const std::byte>> parts,
+                                   const endpoint& to) {
     return {*owner_, socket_, parts, &to, nullptr};
   }
-  detail::send_awaiter send_to(std::span<const std::span<const std::byte>> parts,
-                               const endpoint& to, std::error_code& ec) {
+  detail::udp_send_awaiter send_to(std::span<const std::span<const std::byte>> parts,
+                                   const endpoint& to, std::error_code& ec) {
     return {*owner_, socket_, parts, &to, &ec};
   }
-  /// Waits for one datagram; see detail::receive_awaiter::await_resume for truncation.
-  detail::receive_awaiter receive_from(std::span<std::byte> buffer) {
+  /// Waits for one datagram; see detail::udp_receive_awaiter::await_resume for truncation.
+  detail::udp_receive_awaiter receive_from(std::span<std::byte> buffer) {
     return {*owner_, socket_, buffer, false, nullptr};
   }
-  detail::receive_awaiter receive_from(std::span<std::byte> buffer, std::error_code& ec) {
+  detail::udp_receive_awaiter receive_from(std::span<std::byte> buffer, std::error_code& ec) {
     return {*owner_, socket_, buffer, false, &ec};
   }
   /// The wait does not count toward the loop's exit rule (see uncounted_t).
-  detail::receive_awaiter receive_from(std::span<std::byte> buffer, std::error_code& ec,
-                                       uncounted_t) {
+  detail::udp_receive_awaiter receive_from(std::span<std::byte> buffer, std::error_code& ec,
+                                           uncounted_t) {
     return {*owner_, socket_, buffer, false, &ec, false};
   }
 
@@ -249,24 +250,24 @@ class socket {
     std::error_code ec;
     socket_.connect(endpoint(), ec);  // NOTE: Linux treats an all-zero peer as "disconnect"
   }
-  detail::send_awaiter send(std::span<const std::byte> bytes) {
+  detail::udp_send_awaiter send(std::span<const std::byte> bytes) {
     return {*owner_, socket_, bytes, nullptr, nullptr};
   }
-  detail::send_awaiter send(std::span<const std::byte> bytes, std::error_code& ec) {
+  detail::udp_send_awaiter send(std::span<const std::byte> bytes, std::error_code& ec) {
     return {*owner_, socket_, bytes, nullptr, &ec};
   }
   /// Connected mode, gather: the parts as one datagram to the peer.
-  detail::send_awaiter send(std::span<const std::span<const std::byte>> parts) {
+  detail::udp_send_awaiter send(std::span<const std::span<const std::byte>> parts) {
     return {*owner_, socket_, parts, nullptr, nullptr};
   }
-  detail::send_awaiter send(std::span<const std::span<const std::byte>> parts,
-                            std::error_code& ec) {
+  detail::udp_send_awaiter send(std::span<const std::span<const std::byte>> parts,
+                                std::error_code& ec) {
     return {*owner_, socket_, parts, nullptr, &ec};
   }
-  detail::receive_awaiter receive(std::span<std::byte> buffer) {
+  detail::udp_receive_awaiter receive(std::span<std::byte> buffer) {
     return {*owner_, socket_, buffer, true, nullptr};
   }
-  detail::receive_awaiter receive(std::span<std::byte> buffer, std::error_code& ec) {
+  detail::udp_receive_awaiter receive(std::span<std::byte> buffer, std::error_code& ec) {
     return {*owner_, socket_, buffer, true, &ec};
   }
 
@@ -288,8 +289,8 @@ class socket {
   }
   bool is_open() const noexcept { return socket_.is_open(); }
 
-  netco::udp::detail::socket_type& asio_socket() noexcept { return socket_; }
-  const netco::udp::detail::socket_type& asio_socket() const noexcept { return socket_; }
+  detail::udp_socket_type& asio_socket() noexcept { return socket_; }
+  const detail::udp_socket_type& asio_socket() const noexcept { return socket_; }
   loop& owner() const noexcept { return *owner_; }
 
  private:
@@ -309,7 +310,7 @@ class socket {
   }
 
   loop* owner_;
-  netco::udp::detail::socket_type socket_;
+  detail::udp_socket_type socket_;
 };
 
 }  // namespace netco::udp

@@ -1,28 +1,26 @@
 // netco/worker_pool.hpp: a thread pool whose jobs are awaited from a loop (Node's workerpool)
 #pragma once
-#include <algorithm>           // max
-#include <atomic>              // job phase and reference counts
-#include <chrono>              // steady_clock (job timeouts)
-#include <condition_variable>  // an idle worker sleeps on its own
-#include <coroutine>           // coroutine_handle
-#include <cstddef>             // size_t, max_align_t
-#include <exception>           // exception_ptr, current_exception, rethrow_exception
-#include <functional>          // invoke
-#include <limits>              // numeric_limits (the unbounded queue)
-#include <memory>              // unique_ptr (the workers)
-#include <mutex>               // mutex, unique_lock, lock_guard
-#include <new>                 // placement new
-#include <stdexcept>           // logic_error
-#include <stop_token>          // stop_source, stop_token, stop_callback
-#include <system_error>        // error_code, system_error
-#include <thread>              // thread, hardware_concurrency
-#include <tuple>               // tuple, apply
-#include <type_traits>         // invoke_result_t, decay_t, conditional_t
-#include <utility>             // move, forward, exchange
-#include <variant>             // variant (a job's result or exception)
+#include <atomic>        // job phase and reference counts
+#include <chrono>        // steady_clock (job timeouts)
+#include <coroutine>     // coroutine_handle
+#include <cstddef>       // size_t, max_align_t
+#include <exception>     // exception_ptr, current_exception, rethrow_exception
+#include <functional>    // invoke
+#include <limits>        // numeric_limits (the unbounded queue)
+#include <memory>        // unique_ptr (the workers)
+#include <mutex>         // mutex, unique_lock, lock_guard
+#include <new>           // placement new
+#include <stdexcept>     // logic_error
+#include <stop_token>    // stop_source, stop_token, stop_callback
+#include <system_error>  // error_code, system_error
+#include <tuple>         // tuple, apply
+#include <type_traits>   // invoke_result_t, decay_t, conditional_t
+#include <utility>       // move, forward, exchange
+#include <variant>       // variant (a job's result or exception)
 
 #include "netco/detail/asio.hpp"
 #include "netco/detail/cancel_signal.hpp"
+#include "netco/detail/decl.hpp"
 #include "netco/detail/io_op.hpp"
 #include "netco/detail/outcome.hpp"
 #include "netco/detail/small_function.hpp"
@@ -148,7 +146,7 @@ class job_base {
   /// Fails the job with why unless its outcome is on its way: a queued job is removed, a
   /// running one is left to finish (its stop_token is signalled) and its result dropped.
   /// Returns whether it did.
-  bool abandon(std::error_code why) noexcept;
+  NETCO_DECL bool abandon(std::error_code why) noexcept;
 
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
@@ -192,8 +190,8 @@ class job_base {
   steady_timer* timer_ = nullptr;  // the pending timeout(), if any
 
  protected:
-  job_base(pool_state& pool, loop& owner) noexcept;
-  virtual ~job_base();
+  NETCO_DECL job_base(pool_state& pool, loop& owner) noexcept;
+  NETCO_DECL virtual ~job_base();
   virtual void request_stop() noexcept {}
 
   /// The error that abandoned the job, if it was (then its result is never read).
@@ -266,22 +264,7 @@ inline void job_base::post_completion() noexcept { owner_->post(completion(this)
 /// a job can still be cancelled (safely, as a no-op) after its pool is gone.
 class pool_state {
  public:
-  explicit pool_state(const worker_pool_options& options)
-      : max_queue_(options.max_queue_size),
-        count_(options.max_workers ? options.max_workers
-                                   : std::max(1u, std::thread::hardware_concurrency())),
-        workers_(std::make_unique<worker[]>(count_)) {
-    try {
-      for (std::size_t i = 0; i < count_; ++i) {
-        workers_[i].thread = std::thread([this, w = &workers_[i]] { work(*w); });
-        std::lock_guard lock(mutex_);
-        ++alive_;
-      }
-    } catch (...) {
-      terminate(true);
-      throw;
-    }
-  }
+  NETCO_DECL explicit pool_state(const worker_pool_options& options);
   pool_state(const pool_state&) = delete;
   pool_state& operator=(const pool_state&) = delete;
 
@@ -291,131 +274,20 @@ class pool_state {
   }
 
   /// Hands j to an idle worker, or queues it, or fails it (queue full, pool terminated).
-  void submit(job_base& j) noexcept {
-    std::unique_lock lock(mutex_);
-    if (terminated_) {
-      lock.unlock();
-      j.phase_.store(job_phase::abandoned, std::memory_order_relaxed);
-      j.fail(job_canceled());
-    } else if (worker* w = idle_) {
-      // Straight to the worker that went idle last (its cache is warm): no queue, no herd.
-      idle_ = w->next_idle;
-      w->assigned = &j;
-      j.phase_.store(job_phase::running, std::memory_order_relaxed);
-      ++busy_;
-      lock.unlock();
-      w->wake.notify_one();
-    } else if (queued_ >= max_queue_) {
-      lock.unlock();
-      j.phase_.store(job_phase::abandoned, std::memory_order_relaxed);
-      j.fail(make_error_code(errc::queue_full));
-    } else {
-      j.prev_ = tail_;
-      j.next_ = nullptr;
-      (tail_ ? tail_->next_ : head_) = &j;
-      tail_ = &j;
-      ++queued_;
-    }
-  }
-
+  NETCO_DECL void submit(job_base& j) noexcept;
   /// Takes j out of the queue if it is still there.
-  bool unqueue(job_base& j) noexcept {
-    std::lock_guard lock(mutex_);
-    if (j.phase_.load(std::memory_order_relaxed) != job_phase::queued) return false;
-    unlink(j);
-    j.phase_.store(job_phase::abandoned, std::memory_order_relaxed);
-    return true;
-  }
-
-  worker_pool_stats stats() const {
-    std::lock_guard lock(mutex_);
-    const std::size_t busy = busy_.load(std::memory_order_relaxed);
-    return {.total_workers = alive_,
-            .busy_workers = busy,
-            .idle_workers = alive_ - busy,
-            .pending_jobs = queued_,
-            .active_jobs = busy};
-  }
-
+  NETCO_DECL bool unqueue(job_base& j) noexcept;
+  NETCO_DECL worker_pool_stats stats() const;
   /// Refuses new jobs; with force, cancels the queued ones and signals the running ones'
   /// stop_tokens. Returns when every worker has exited.
-  void terminate(bool force) {
-    for (std::size_t i = 0; i < count_; ++i) {
-      if (workers_[i].thread.get_id() == std::this_thread::get_id()) {
-        throw std::logic_error("netco::worker_pool: terminated or destroyed by its own job");
-      }
-    }
-    job_base* cancelled = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      terminated_ = true;
-      stopping_ = true;
-      idle_ = nullptr;
-      if (force) {
-        cancelled = std::exchange(head_, nullptr);
-        tail_ = nullptr;
-        queued_ = 0;
-        for (job_base* j = cancelled; j; j = j->next_) {
-          j->phase_.store(job_phase::abandoned, std::memory_order_relaxed);
-        }
-      }
-    }
-    if (force) stop_.request_stop();
-    for (std::size_t i = 0; i < count_; ++i) workers_[i].wake.notify_one();
-    while (job_base* j = cancelled) {
-      cancelled = j->next_;
-      j->fail(job_canceled());
-    }
-    std::lock_guard join_lock(join_mutex_);
-    for (std::size_t i = 0; i < count_; ++i) {
-      if (workers_[i].thread.joinable()) workers_[i].thread.join();
-    }
-  }
+  NETCO_DECL void terminate(bool force);
 
  private:
-  struct worker {
-    std::thread thread;
-    std::condition_variable wake;
-    job_base* assigned = nullptr;  // a job handed over while idle
-    worker* next_idle = nullptr;
-  };
+  struct worker;
 
-  ~pool_state() = default;
-
-  void unlink(job_base& j) noexcept {
-    (j.prev_ ? j.prev_->next_ : head_) = j.next_;
-    (j.next_ ? j.next_->prev_ : tail_) = j.prev_;
-    j.prev_ = j.next_ = nullptr;
-    --queued_;
-  }
-
-  void work(worker& self) {
-    on_worker_thread() = true;
-    const std::stop_token stop = stop_.get_token();  // copied once: no shared count per job
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      job_base* j = head_;
-      if (j) {
-        unlink(*j);
-        j->phase_.store(job_phase::running, std::memory_order_relaxed);
-        ++busy_;
-      } else {
-        if (stopping_) break;
-        self.next_idle = idle_;
-        idle_ = &self;
-        while (!self.assigned && !stopping_) self.wake.wait(lock);
-        j = std::exchange(self.assigned, nullptr);
-        if (!j) break;
-      }
-      lock.unlock();  // no lock is held while a job runs
-      j->run(stop);
-      // Before the post, so that the loop the job returns to sees this worker idle.
-      busy_.fetch_sub(1, std::memory_order_relaxed);
-      j->publish();
-      lock.lock();
-    }
-    --alive_;
-  }
+  NETCO_DECL ~pool_state();
+  NETCO_DECL void unlink(job_base& j) noexcept;
+  NETCO_DECL void work(worker& self);
 
   mutable std::mutex mutex_;
   job_base* head_ = nullptr;
@@ -433,30 +305,6 @@ class pool_state {
   std::mutex join_mutex_;
   std::atomic<std::size_t> refs_{1};  // the worker_pool, and each job it accepted
 };
-
-inline job_base::job_base(pool_state& pool, loop& owner) noexcept : pool_(&pool), owner_(&owner) {
-  pool.add_ref();
-}
-inline job_base::~job_base() { pool_->release(); }
-
-inline bool job_base::abandon(std::error_code why) noexcept {
-  job_phase phase = phase_.load(std::memory_order_acquire);
-  if (phase == job_phase::queued) {
-    if (pool_->unqueue(*this)) {
-      fail(why);  // the queue's reference travels with the post
-      return true;
-    }
-    phase = phase_.load(std::memory_order_acquire);
-  }
-  if (phase == job_phase::running &&
-      phase_.compare_exchange_strong(phase, job_phase::abandoned, std::memory_order_acq_rel)) {
-    request_stop();
-    add_ref();  // the worker keeps its own reference and drops it when the function returns
-    fail(why);
-    return true;
-  }
-  return false;
-}
 
 /// The part of a job that knows its result type: the result, and how the loop takes it.
 template <class R>
@@ -625,13 +473,7 @@ class job_ref {
 
 /// Runs a detached frame on owner until its first suspension; the loop owns it from then on
 /// (and destroys it if the loop goes first, which abandons the job it waits for).
-inline void start_root(loop& owner, root_task t) {
-  auto h = t.handle_;
-  h.promise().owner_ = &owner;
-  h.promise().link_.frame = h;
-  owner.adopt(h.promise().link_);
-  h.resume();
-}
+NETCO_DECL void start_root(loop& owner, root_task t);
 
 /// Awaitable: resumes on the next turn of the loop, which it keeps alive until then.
 struct next_turn {
@@ -647,15 +489,7 @@ struct next_turn {
   void await_resume() const noexcept {}
 };
 
-inline bool is_cancellation(const std::exception_ptr& e) noexcept {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::system_error& x) {
-    return x.code() == std::errc::operation_canceled;
-  } catch (...) {
-  }
-  return false;
-}
+NETCO_DECL bool is_cancellation(const std::exception_ptr& e) noexcept;
 
 /// The delivery task behind then()/catch_error(), and behind a dropped handle (with neither:
 /// the value is discarded, a failure other than cancellation goes to the loop's error handler).
@@ -710,35 +544,7 @@ void report_unobserved(job_core<R>& core) noexcept {
 }
 
 /// The timer behind job::timeout(): on expiry it abandons the job with timed_out.
-inline root_task expire_job(job_ref<job_base> ref, std::chrono::steady_clock::duration limit) {
-  steady_timer timer(ref->owner().context(), limit);
-  struct wait {
-    steady_timer& timer;
-    loop& owner;
-    std::error_code ec;
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) {
-      owner.ref();
-      timer.async_wait([this, h](const std::error_code& e) {
-        ec = e;
-        loop* l = &owner;
-        h.resume();  // may destroy *this
-        l->unref();
-      });
-    }
-    std::error_code await_resume() const noexcept { return ec; }
-  };
-  struct detach {
-    job_base* core;
-    steady_timer* timer;
-    ~detach() {
-      if (core->timer_ == timer) core->timer_ = nullptr;
-    }
-  } guard{ref.get(), &timer};
-  ref->timer_ = &timer;
-  const std::error_code ec = co_await wait{timer, ref->owner(), {}};
-  if (!ec && !ref->settled()) ref->abandon(std::make_error_code(std::errc::timed_out));
-}
+NETCO_DECL root_task expire_job(job_ref<job_base> ref, std::chrono::steady_clock::duration limit);
 
 }  // namespace detail
 
@@ -952,3 +758,7 @@ inline worker_pool& default_worker_pool() {
 }
 
 }  // namespace netco
+
+#if !defined(NETCO_SEPARATE_COMPILATION)
+#include "netco/impl/worker_pool.ipp"
+#endif

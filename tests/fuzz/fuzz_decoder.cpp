@@ -18,7 +18,7 @@
 
 namespace {
 
-using decoder = netco::net::detail::decoder;
+using decoder = netco::detail::text_decoder;
 
 /// RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF.
 bool valid_utf8(std::string_view s) {

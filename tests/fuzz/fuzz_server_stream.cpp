@@ -50,8 +50,9 @@ std::shared_ptr<client> connect(http::server& srv) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) fail("socketpair");
   netco::loop& l = netco::loop::current();
-  netco::tcp::stream::socket_type server_end(l.context(), asio::ip::tcp::v4(), fds[0]);
-  srv.state()->adopt(netco::tcp::stream(l, std::move(server_end)));
+  netco::detail::net_stream::socket_type server_end(
+      l.context(), asio::generic::stream_protocol(AF_UNIX, 0), fds[0]);
+  srv.state()->adopt(netco::detail::net_stream(l, std::move(server_end)));
   netco::local::stream::socket_type client_end(l.context(), asio::local::stream_protocol(), fds[1]);
   return std::make_shared<client>(netco::local::stream(l, std::move(client_end)));
 }

@@ -34,6 +34,7 @@ class frame_cache {
   frame_cache(const frame_cache&) = delete;
   frame_cache& operator=(const frame_cache&) = delete;
   ~frame_cache() {
+    gone() = true;
     for (std::size_t c = 0; c < frame_classes; ++c) {
       while (node* n = heads_[c]) {
         heads_[c] = n->next;
@@ -67,6 +68,19 @@ class frame_cache {
     thread_local frame_cache cache;
     return cache;
   }
+  /// True once this thread's cache was destroyed: a frame freed later (by a thread-local
+  /// destroyed after it) goes straight back to the heap. Trivially destructible on purpose.
+  static bool& gone() noexcept {
+    thread_local bool is_gone = false;
+    return is_gone;
+  }
+
+  /// What allocate(size) takes from the heap (a whole class for cached sizes), so a frame can
+  /// be freed with the size it was made with whether or not the cache is still there.
+  static constexpr std::size_t allocated_size(std::size_t size) noexcept {
+    const std::size_t c = class_of(size);
+    return c >= frame_classes ? size : block_size(c);
+  }
 
  private:
   struct node {
@@ -87,6 +101,7 @@ inline void* frame_allocate(std::size_t size) {
 #ifdef NETCO_DETAIL_NO_FRAME_CACHE
   return ::operator new(size);
 #else
+  if (frame_cache::gone()) return ::operator new(frame_cache::allocated_size(size));
   return frame_cache::local().allocate(size);
 #endif
 }
@@ -95,6 +110,7 @@ inline void frame_deallocate(void* p, std::size_t size) noexcept {
 #ifdef NETCO_DETAIL_NO_FRAME_CACHE
   free_frame_memory(p, size);
 #else
+  if (frame_cache::gone()) return free_frame_memory(p, frame_cache::allocated_size(size));
   frame_cache::local().deallocate(p, size);
 #endif
 }

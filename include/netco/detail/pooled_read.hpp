@@ -12,9 +12,28 @@
 
 #include "netco/buffer.hpp"
 #include "netco/detail/asio.hpp"
+#include "netco/detail/io_op.hpp"
 #include "netco/detail/stream.hpp"  // recv_now
 
-#if defined(ASIO_HAS_EPOLL) && !defined(ASIO_HAS_IO_URING_AS_DEFAULT)
+#include <asio/version.hpp>  // ASIO_VERSION: the reactor path is checked against it
+
+// Two ways to read into a pooled block:
+//  - the reactor path (the default on Asio's epoll reactor): a reactor operation of netco's
+//    own, doing what Asio's async_read_some does (a speculative recv, then the next edge: the
+//    same system calls) except where the bytes go. It reaches into Asio's internals
+//    (epoll_reactor::start_op, reactor_op, basic_socket's protected implementation), which are
+//    checked against the Asio versions below;
+//  - the portable path (NETCO_PORTABLE_READS, Asio's io_uring backend, other reactors): a
+//    speculative non-blocking recv, and when nothing is there async_wait, then recv. On Asio's
+//    epoll reactor each wait re-arms the descriptor (one epoll_ctl more per read that waits).
+#if !defined(NETCO_PORTABLE_READS) && defined(ASIO_HAS_EPOLL) && \
+    !defined(ASIO_HAS_IO_URING_AS_DEFAULT)
+#if ASIO_VERSION < 102200 || ASIO_VERSION >= 102300
+#error \
+    "netco: detail/pooled_read.hpp's reactor path is written against Asio 1.22's epoll reactor \
+internals and this Asio is another version; define NETCO_PORTABLE_READS=1 (for every translation \
+unit) to use the portable path, which needs only Asio's public API"
+#endif
 #define NETCO_DETAIL_POOLED_REACTOR_READ 1
 #include <asio/detail/reactor.hpp>     // epoll_reactor::start_op
 #include <asio/detail/reactor_op.hpp>  // reactor_op: the operation a pooled read is
@@ -32,6 +51,7 @@ class spare_blocks {
 
   /// A spare block of exactly this capacity, or a new one; the caller holds its reference.
   static buffer_block* take(std::size_t capacity) {
+    if (gone()) return buffer_block::create(capacity);
     auto& spare = capacity == small_size ? local().small : local().large;
     for (std::size_t i = spare.size(); i-- > 0;) {
       if (spare[i]->capacity != capacity) continue;
@@ -45,6 +65,7 @@ class spare_blocks {
   /// it (a listener kept its chunk) or there are spares enough.
   static void put_back(buffer_block* b) noexcept {
     if (!b) return;
+    if (gone()) return buffer_block::release(b);
     const bool small = b->capacity == small_size;
     auto& spare = small ? local().small : local().large;
     if (b->refs.load(std::memory_order_acquire) == 1 &&
@@ -75,6 +96,7 @@ class spare_blocks {
       large.reserve(most_large);
     }
     ~lists() {
+      gone() = true;
       for (buffer_block* b : small) buffer_block::release(b);
       for (buffer_block* b : large) buffer_block::release(b);
     }
@@ -83,17 +105,19 @@ class spare_blocks {
     thread_local lists spares;
     return spares;
   }
+  // NOTE: thread-locals die in reverse order of construction; a loop destroyed after these
+  // lists (a thread's default loop made first) still gives blocks back: they are then freed.
+  static bool& gone() noexcept {
+    thread_local bool is_gone = false;
+    return is_gone;
+  }
 };
 
 /// Reads up to size bytes from a stream socket into a block taken from spare_blocks when the
 /// data is there, then calls owner->read_done(ec, block, n): the owner gets the block's
-/// reference (null when nothing was read); n == 0 is the end of the stream (ec: eof) or a
-/// failure. Pending, it holds no buffer and allocates nothing: it is embedded in its owner,
-/// one read at a time, loop thread only.
-///
-/// On Asio's epoll reactor it is a reactor operation of its own that does what Asio's
-/// async_read_some does (a speculative recv, then the next edge; the same system calls) except
-/// where the bytes go. Elsewhere (io_uring: a poll request) it is async_wait, then a recv.
+/// reference (null when nothing was read); n == 0 is the end of the stream (ec: eof, or
+/// cleared) or a failure. Pending, it holds no buffer and allocates nothing: it is embedded in
+/// its owner, one read at a time, loop thread only. The completion never runs inside start().
 template <class Owner>
 class pooled_read {
  public:
@@ -114,7 +138,19 @@ class pooled_read {
     reactor_->start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_, &op_,
                        false, true);
 #else
-    socket.async_wait(Socket::wait_read, handler<Socket>{std::move(owner), &socket, size});
+    // Speculative first: on a busy connection the next message is often there already.
+    buffer_block* b = spare_blocks::take(size);
+    std::error_code ec;
+    const std::size_t n = recv_now(socket, std::span(b->data(), size), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      spare_blocks::put_back(b);  // nothing there: wait without a buffer
+      socket.async_wait(Socket::wait_read, handler<Socket>{std::move(owner), &socket, size});
+      return;
+    }
+    // Found data (or the end, or a failure): complete on a later turn, as a reactor would.
+    asio::post(socket.get_executor(),
+               completion{std::move(owner), ec, n == 0 ? nullptr : spare_blocks::shrink(b, n), n,
+                          n == 0 ? b : nullptr});
 #endif
   }
 
@@ -149,12 +185,16 @@ class pooled_read {
         spare_blocks::put_back(b);  // nothing there yet: wait without it
         return not_done;
       }
+      if (self->bytes_transferred_ == 0) {
+        spare_blocks::put_back(b);  // the end, or a failure: no bytes to hand over
+        return done_and_exhausted;
+      }
       try {
         self->block = spare_blocks::shrink(b, self->bytes_transferred_);
       } catch (const std::bad_alloc&) {
         self->block = b;  // keep the full-size one
       }
-      return self->bytes_transferred_ == 0 ? done_and_exhausted : done;
+      return done;
     }
     static void complete(void* io, asio::detail::operation* base, const asio::error_code&,
                          std::size_t) {
@@ -164,7 +204,7 @@ class pooled_read {
       const std::error_code ec = std::exchange(self->ec_, asio::error_code());
       const std::size_t n = std::exchange(self->bytes_transferred_, 0);
       if (io) {
-        owner->read_done(ec, b, n);
+        owner->read_done(normalize(ec), b, n);
       } else {
         buffer_block::release(b);  // the io_context is going away: only let go
       }
@@ -174,6 +214,17 @@ class pooled_read {
   asio::detail::reactor* reactor_ = nullptr;
   op op_;
 #else
+  struct completion {
+    std::shared_ptr<Owner> owner;
+    std::error_code ec;
+    buffer_block* block;
+    std::size_t n;
+    buffer_block* unused;  // the block a read that found nothing took
+    void operator()() {
+      spare_blocks::put_back(std::exchange(unused, nullptr));
+      owner->read_done(normalize(ec), std::exchange(block, nullptr), n);
+    }
+  };
   template <class Socket>
   struct handler {
     std::shared_ptr<Owner> owner;
@@ -191,9 +242,13 @@ class pooled_read {
           s.async_wait(Socket::wait_read, std::move(*this));
           return;
         }
-        b = spare_blocks::shrink(b, n);
+        if (n == 0) {
+          spare_blocks::put_back(std::exchange(b, nullptr));
+        } else {
+          b = spare_blocks::shrink(b, n);
+        }
       }
-      owner->read_done(ec, b, n);
+      owner->read_done(normalize(ec), b, n);
     }
   };
 #endif

@@ -65,74 +65,78 @@ enum class parse_error {
   invalid_eof_state,                      ///< the stream ended inside a message
 };
 
-namespace detail {
-class parse_category_impl final : public std::error_category {
+}  // namespace netco::http
+
+namespace netco::detail {
+class http_parse_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "netco.http"; }
   std::string message(int value) const override {
-    switch (static_cast<parse_error>(value)) {
-      case parse_error::invalid_method:
+    switch (static_cast<http::parse_error>(value)) {
+      case http::parse_error::invalid_method:
         return "invalid method [HPE_INVALID_METHOD]";
-      case parse_error::invalid_url:
+      case http::parse_error::invalid_url:
         return "invalid request target [HPE_INVALID_URL]";
-      case parse_error::invalid_protocol:
+      case http::parse_error::invalid_protocol:
         return "expected HTTP/ [HPE_INVALID_CONSTANT]";
-      case parse_error::invalid_version:
+      case http::parse_error::invalid_version:
         return "invalid HTTP version [HPE_INVALID_VERSION]";
-      case parse_error::invalid_status:
+      case http::parse_error::invalid_status:
         return "invalid response status [HPE_INVALID_STATUS]";
-      case parse_error::unexpected_space:
+      case http::parse_error::unexpected_space:
         return "unexpected space after start line [HPE_UNEXPECTED_SPACE]";
-      case parse_error::invalid_header_token:
+      case http::parse_error::invalid_header_token:
         return "invalid header token [HPE_INVALID_HEADER_TOKEN]";
-      case parse_error::missing_colon:
+      case http::parse_error::missing_colon:
         return "header line without a colon [HPE_INVALID_HEADER_TOKEN]";
-      case parse_error::whitespace_before_colon:
+      case http::parse_error::whitespace_before_colon:
         return "whitespace before the colon of a header [HPE_INVALID_HEADER_TOKEN]";
-      case parse_error::invalid_header_value:
+      case http::parse_error::invalid_header_value:
         return "invalid header value char [HPE_INVALID_HEADER_TOKEN]";
-      case parse_error::obs_fold:
+      case http::parse_error::obs_fold:
         return "obsolete line folding in header [HPE_INVALID_HEADER_TOKEN]";
-      case parse_error::cr_expected:
+      case http::parse_error::cr_expected:
         return "missing expected CR before LF [HPE_CR_EXPECTED]";
-      case parse_error::lf_expected:
+      case http::parse_error::lf_expected:
         return "missing expected LF after CR [HPE_LF_EXPECTED]";
-      case parse_error::header_overflow:
+      case http::parse_error::header_overflow:
         return "header overflow [HPE_HEADER_OVERFLOW]";
-      case parse_error::invalid_content_length:
+      case http::parse_error::invalid_content_length:
         return "invalid Content-Length [HPE_INVALID_CONTENT_LENGTH]";
-      case parse_error::duplicate_content_length:
+      case http::parse_error::duplicate_content_length:
         return "duplicate Content-Length [HPE_UNEXPECTED_CONTENT_LENGTH]";
-      case parse_error::content_length_with_transfer_encoding:
+      case http::parse_error::content_length_with_transfer_encoding:
         return "Content-Length can't be present with Transfer-Encoding "
                "[HPE_UNEXPECTED_CONTENT_LENGTH]";
-      case parse_error::invalid_transfer_encoding:
+      case http::parse_error::invalid_transfer_encoding:
         return "invalid Transfer-Encoding [HPE_INVALID_TRANSFER_ENCODING]";
-      case parse_error::duplicate_host:
+      case http::parse_error::duplicate_host:
         return "duplicate Host header [HPE_STRICT]";
-      case parse_error::forbidden_trailer:
+      case http::parse_error::forbidden_trailer:
         return "framing header in trailer section [HPE_STRICT]";
-      case parse_error::invalid_chunk_size:
+      case http::parse_error::invalid_chunk_size:
         return "invalid chunk size [HPE_INVALID_CHUNK_SIZE]";
-      case parse_error::invalid_chunk_extension:
+      case http::parse_error::invalid_chunk_extension:
         return "invalid character in chunk extensions [HPE_STRICT]";
-      case parse_error::chunk_extensions_overflow:
+      case http::parse_error::chunk_extensions_overflow:
         return "chunk extensions overflow [HPE_CHUNK_EXTENSIONS_OVERFLOW]";
-      case parse_error::missing_chunk_crlf:
+      case http::parse_error::missing_chunk_crlf:
         return "expected CRLF after chunk data [HPE_STRICT]";
-      case parse_error::closed_connection:
+      case http::parse_error::closed_connection:
         return "data after Connection: close [HPE_CLOSED_CONNECTION]";
-      case parse_error::invalid_eof_state:
+      case http::parse_error::invalid_eof_state:
         return "invalid EOF state [HPE_INVALID_EOF_STATE]";
     }
     return "unknown HTTP parse error";
   }
 };
-}  // namespace detail
+}  // namespace netco::detail
+
+namespace netco::http {
 
 /// The category of parse_error ("netco.http").
 inline const std::error_category& parse_category() noexcept {
-  static const detail::parse_category_impl category;
+  static const detail::http_parse_category category;
   return category;
 }
 
@@ -179,47 +183,49 @@ enum class method : std::uint8_t {
   source,
 };
 
-namespace detail {
+}  // namespace netco::http
+
+namespace netco::detail {
 struct method_entry {
   std::string_view name;
   http::method value;
 };
 // Node's HTTP methods (llhttp's METHODS_HTTP, less PRI, which only opens the HTTP/2 preface).
 inline constexpr method_entry method_table[] = {
-    {"DELETE", method::delete_},
-    {"GET", method::get},
-    {"HEAD", method::head},
-    {"POST", method::post},
-    {"PUT", method::put},
-    {"CONNECT", method::connect},
-    {"OPTIONS", method::options},
-    {"TRACE", method::trace},
-    {"COPY", method::copy},
-    {"LOCK", method::lock},
-    {"MKCOL", method::mkcol},
-    {"MOVE", method::move},
-    {"PROPFIND", method::propfind},
-    {"PROPPATCH", method::proppatch},
-    {"SEARCH", method::search},
-    {"UNLOCK", method::unlock},
-    {"BIND", method::bind},
-    {"REBIND", method::rebind},
-    {"UNBIND", method::unbind},
-    {"ACL", method::acl},
-    {"REPORT", method::report},
-    {"MKACTIVITY", method::mkactivity},
-    {"CHECKOUT", method::checkout},
-    {"MERGE", method::merge},
-    {"M-SEARCH", method::m_search},
-    {"NOTIFY", method::notify},
-    {"SUBSCRIBE", method::subscribe},
-    {"UNSUBSCRIBE", method::unsubscribe},
-    {"PATCH", method::patch},
-    {"PURGE", method::purge},
-    {"MKCALENDAR", method::mkcalendar},
-    {"LINK", method::link},
-    {"UNLINK", method::unlink},
-    {"SOURCE", method::source},
+    {"DELETE", http::method::delete_},
+    {"GET", http::method::get},
+    {"HEAD", http::method::head},
+    {"POST", http::method::post},
+    {"PUT", http::method::put},
+    {"CONNECT", http::method::connect},
+    {"OPTIONS", http::method::options},
+    {"TRACE", http::method::trace},
+    {"COPY", http::method::copy},
+    {"LOCK", http::method::lock},
+    {"MKCOL", http::method::mkcol},
+    {"MOVE", http::method::move},
+    {"PROPFIND", http::method::propfind},
+    {"PROPPATCH", http::method::proppatch},
+    {"SEARCH", http::method::search},
+    {"UNLOCK", http::method::unlock},
+    {"BIND", http::method::bind},
+    {"REBIND", http::method::rebind},
+    {"UNBIND", http::method::unbind},
+    {"ACL", http::method::acl},
+    {"REPORT", http::method::report},
+    {"MKACTIVITY", http::method::mkactivity},
+    {"CHECKOUT", http::method::checkout},
+    {"MERGE", http::method::merge},
+    {"M-SEARCH", http::method::m_search},
+    {"NOTIFY", http::method::notify},
+    {"SUBSCRIBE", http::method::subscribe},
+    {"UNSUBSCRIBE", http::method::unsubscribe},
+    {"PATCH", http::method::patch},
+    {"PURGE", http::method::purge},
+    {"MKCALENDAR", http::method::mkcalendar},
+    {"LINK", http::method::link},
+    {"UNLINK", http::method::unlink},
+    {"SOURCE", http::method::source},
 };
 inline constexpr std::size_t max_method_length = 11;  // "UNSUBSCRIBE"
 consteval bool method_table_in_enum_order() {
@@ -228,7 +234,9 @@ consteval bool method_table_in_enum_order() {
   return true;
 }
 static_assert(method_table_in_enum_order(), "to_string(method) indexes method_table");
-}  // namespace detail
+}  // namespace netco::detail
+
+namespace netco::http {
 
 /// The method's name as sent on the wire ("GET", "M-SEARCH" ...).
 inline std::string_view to_string(method m) noexcept {
@@ -309,7 +317,9 @@ struct parse_result {
   std::string_view data;     ///< event == body: a slice of the input (within consumed)
 };
 
-namespace detail {
+}  // namespace netco::http
+
+namespace netco::detail {
 // Character classes, one table: a bit per class.
 enum : std::uint8_t {
   cc_tchar = 1,     // RFC 9110 token
@@ -347,7 +357,7 @@ consteval std::array<std::uint8_t, 256> make_char_table() {
 }
 inline constexpr std::array<std::uint8_t, 256> char_table = make_char_table();
 
-inline bool is(char c, std::uint8_t cls) noexcept {
+inline bool char_is(char c, std::uint8_t cls) noexcept {
   return (char_table[static_cast<unsigned char>(c)] & cls) != 0;
 }
 
@@ -382,7 +392,7 @@ inline const char* scan_value(const char* p, const char* end) noexcept {
     p += 16;
   }
 #endif
-  while (p < end && is(*p, cc_value)) ++p;
+  while (p < end && char_is(*p, cc_value)) ++p;
   return p;
 }
 
@@ -400,27 +410,29 @@ inline const char* scan_url(const char* p, const char* end) noexcept {
     p += 16;
   }
 #endif
-  while (p < end && is(*p, cc_url)) ++p;
+  while (p < end && char_is(*p, cc_url)) ++p;
   return p;
 }
 
 inline const char* scan_tchar(const char* p, const char* end) noexcept {
-  while (end - p >= 4 && is(p[0], cc_tchar) && is(p[1], cc_tchar) && is(p[2], cc_tchar) &&
-         is(p[3], cc_tchar))
+  while (end - p >= 4 && char_is(p[0], cc_tchar) && char_is(p[1], cc_tchar) &&
+         char_is(p[2], cc_tchar) && char_is(p[3], cc_tchar))
     p += 4;
-  while (p < end && is(*p, cc_tchar)) ++p;
+  while (p < end && char_is(*p, cc_tchar)) ++p;
   return p;
 }
 
 // Pointer arithmetic done on integers, so that moving views from an old buffer to a new one
 // never forms pointers from freed memory.
-inline std::string_view rebase(std::string_view v, const char* from, const char* to) noexcept {
+inline std::string_view rebase_view(std::string_view v, const char* from, const char* to) noexcept {
   if (v.data() == nullptr) return v;
   const auto off =
       reinterpret_cast<std::uintptr_t>(v.data()) - reinterpret_cast<std::uintptr_t>(from);
   return {to + off, v.size()};
 }
-}  // namespace detail
+}  // namespace netco::detail
+
+namespace netco::http {
 
 // How a server drives it from its read buffer (a client: message_kind::response, and
 // set_request_method before each response):
@@ -817,12 +829,12 @@ inline parser::section_status parser::parse_section(const char* b, std::size_t n
     std::vector<header>& fields = trailers ? trailers_ : headers_;
     for (std::size_t i = 0, n_fields = trailers ? trailer_count_ : header_count_; i < n_fields;
          ++i) {
-      fields[i].name = detail::rebase(fields[i].name, section_base_, b);
-      fields[i].value = detail::rebase(fields[i].value, section_base_, b);
+      fields[i].name = detail::rebase_view(fields[i].name, section_base_, b);
+      fields[i].value = detail::rebase_view(fields[i].value, section_base_, b);
     }
     if (!trailers) {
-      head_.target = detail::rebase(head_.target, section_base_, b);
-      head_.reason = detail::rebase(head_.reason, section_base_, b);
+      head_.target = detail::rebase_view(head_.target, section_base_, b);
+      head_.reason = detail::rebase_view(head_.reason, section_base_, b);
     }
   }
   section_base_ = b;
@@ -908,7 +920,7 @@ method : {
     goto before_target;
   }
   const char* q = p;
-  while (q < end && detail::is(*q, detail::cc_method)) ++q;
+  while (q < end && detail::char_is(*q, detail::cc_method)) ++q;
   const auto len = static_cast<std::size_t>(q - b);
   if (q == end) {
     // Incomplete: refuse at once what can no longer become a method (Node: FOO -> 400).
@@ -941,11 +953,11 @@ before_target:
     ++p;
     goto target_path;
   }
-  if (detail::is(*p, detail::cc_alpha)) goto target_schema;
+  if (detail::char_is(*p, detail::cc_alpha)) goto target_schema;
   NETCO_HTTP_FAIL(parse_error::invalid_url);
 
 target_schema:
-  while (p < end && detail::is(*p, detail::cc_alpha)) ++p;
+  while (p < end && detail::char_is(*p, detail::cc_alpha)) ++p;
   if (p == end) NETCO_HTTP_NEED(hs_target_schema);
   if (*p != ':') NETCO_HTTP_FAIL(parse_error::invalid_url);
   ++p;
@@ -959,7 +971,7 @@ target_slash2:
   ++p;
 target_server:
   for (;;) {
-    while (p < end && detail::is(*p, detail::cc_userinfo)) ++p;
+    while (p < end && detail::char_is(*p, detail::cc_userinfo)) ++p;
     if (p == end) NETCO_HTTP_NEED(hs_target_server);
     if (*p == '@') {
       if (at_seen_) NETCO_HTTP_FAIL(parse_error::invalid_url);
@@ -1118,7 +1130,7 @@ line_start_have:
     ++p;
     goto end_lf;
   }
-  if (!detail::is(*p, detail::cc_tchar)) {
+  if (!detail::char_is(*p, detail::cc_tchar)) {
     if (*p == ' ' || *p == '\t') NETCO_HTTP_FAIL(parse_error::obs_fold);
     if (*p == '\n') NETCO_HTTP_FAIL(parse_error::cr_expected);
     NETCO_HTTP_FAIL(parse_error::invalid_header_token);
@@ -1383,12 +1395,12 @@ inline parse_result parser::parse(std::string_view input) {
               break;
             }
             case st_chunk_ext_name_first:
-              if (!detail::is(c, detail::cc_tchar))
+              if (!detail::char_is(c, detail::cc_tchar))
                 return fail(parse_error::invalid_chunk_extension, pos);
               state_ = st_chunk_ext_name;
               break;
             case st_chunk_ext_name:
-              if (detail::is(c, detail::cc_tchar)) break;
+              if (detail::char_is(c, detail::cc_tchar)) break;
               if (c == '=')
                 state_ = st_chunk_ext_value_first;
               else if (c == ';')
@@ -1401,13 +1413,13 @@ inline parse_result parser::parse(std::string_view input) {
             case st_chunk_ext_value_first:
               if (c == '"')
                 state_ = st_chunk_ext_quoted;
-              else if (detail::is(c, detail::cc_tchar))
+              else if (detail::char_is(c, detail::cc_tchar))
                 state_ = st_chunk_ext_value;
               else
                 return fail(parse_error::invalid_chunk_extension, pos);
               break;
             case st_chunk_ext_value:
-              if (detail::is(c, detail::cc_tchar)) break;
+              if (detail::char_is(c, detail::cc_tchar)) break;
               if (c == ';')
                 state_ = st_chunk_ext_name_first;
               else if (c == '\r')
@@ -1420,12 +1432,12 @@ inline parse_result parser::parse(std::string_view input) {
                 state_ = st_chunk_ext_quoted_end;
               else if (c == '\\')
                 state_ = st_chunk_ext_quoted_pair;
-              else if (!detail::is(c, detail::cc_qdtext))
+              else if (!detail::char_is(c, detail::cc_qdtext))
                 return fail(parse_error::invalid_chunk_extension, pos);
               break;
             case st_chunk_ext_quoted_pair:
               // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
-              if (c != '\t' && !detail::is(c, detail::cc_value))
+              if (c != '\t' && !detail::char_is(c, detail::cc_value))
                 return fail(parse_error::invalid_chunk_extension, pos);
               state_ = st_chunk_ext_quoted;
               break;
@@ -1503,6 +1515,20 @@ inline parse_result parser::finish() {
 }
 
 }  // namespace netco::http
+
+namespace netco::detail {
+// The parser's vocabulary, for netco's own HTTP layers (server, client, WebSocket upgrade).
+using http::body_kind;
+using http::header;
+using http::message_head;
+using http::message_kind;
+using http::parse_error;
+using http::parse_event;
+using http::parse_result;
+using http::parser;
+using http::parser_options;
+}  // namespace netco::detail
+
 
 template <>
 struct std::is_error_code_enum<netco::http::parse_error> : std::true_type {};

@@ -13,7 +13,20 @@
 
 // Asio's non-template code (io_context, the reactor or io_uring service, socket operations,
 // error categories): declared, never defined, in every other translation unit.
+#include "netco/detail/uring_cancel_fix.hpp"
 #include <asio/impl/src.hpp>
+#include "netco/detail/uring_cancel_fix_end.hpp"
 
-// netco's own out-of-line code (the net layer), declared with NETCO_DECL elsewhere.
-#include "netco/impl/net.ipp"
+// netco's own out-of-line code, declared with NETCO_DECL in the headers.
+#include "netco/impl/address.ipp"
+#include "netco/impl/handle.ipp"
+#include "netco/impl/net_server.ipp"
+#include "netco/impl/net_socket.ipp"
+#include "netco/impl/dgram.ipp"
+#include "netco/impl/fs.ipp"
+#include "netco/impl/http_agent.ipp"
+#include "netco/impl/http_client.ipp"
+#include "netco/impl/http_fetch.ipp"
+#include "netco/impl/http_message.ipp"
+#include "netco/impl/http_server.ipp"
+#include "netco/impl/worker_pool.ipp"

@@ -1,29 +1,33 @@
-// netco/detail/emitter_handle.hpp: Node's EventEmitter methods on netco's cheap handle classes
+// netco/detail/handle.hpp: the one skeleton of netco's handles (net::socket, http::server ...):
+// a shared pointer to their state, with Node's EventEmitter methods
 #pragma once
 #include <cstddef>      // size_t
+#include <memory>       // shared_ptr
 #include <string>       // string: event_names()
 #include <string_view>  // string_view
-#include <utility>      // forward
+#include <utility>      // forward, move
 #include <vector>       // vector: event_names()
 
+#include "netco/detail/decl.hpp"
 #include "netco/events.hpp"
 
 namespace netco::detail {
 
-/// The EventEmitter methods of a handle (net::socket, http::server, dgram::socket...): each
-/// forwards to the emitter in the handle's shared state and returns the handle, for chaining.
-/// A handle is shared like a shared_ptr, so a const one still reaches its state: every method
-/// has a const form too. Derived provides `emitter() const` (its state, which calls the
-/// emitter's methods, or overrides some) and makes this base a friend.
-template <class Derived>
-class emitter_handle {
+/// Throws std::logic_error: a default-constructed (empty) handle of this kind was used.
+[[noreturn]] NETCO_DECL void throw_empty_handle(const char* kind);
+
+/// A handle is a shared pointer in spirit: copying one shares the state, and every method is
+/// const (a const handle reaches its state as a const shared_ptr does), so a lambda that
+/// captures a handle never needs `mutable`. Derived names its kind (`static constexpr const
+/// char* kind = "net::socket"`), constructs the base with its state, and reaches it with s().
+/// The emitter methods go to the state, or to what Derived's own emitter() returns (declare it
+/// and befriend this base when the events live elsewhere than the state).
+template <class Derived, class State>
+class handle {
  public:
+  using state_type = State;
+
   /// Node: emitter.on()
-  template <class Fn>
-  Derived& on(std::string_view event, Fn&& fn) {
-    em().on(event, std::forward<Fn>(fn));
-    return self();
-  }
   template <class Fn>
   const Derived& on(std::string_view event, Fn&& fn) const {
     em().on(event, std::forward<Fn>(fn));
@@ -31,32 +35,17 @@ class emitter_handle {
   }
   /// Node: emitter.once()
   template <class Fn>
-  Derived& once(std::string_view event, Fn&& fn) {
-    em().once(event, std::forward<Fn>(fn));
-    return self();
-  }
-  template <class Fn>
   const Derived& once(std::string_view event, Fn&& fn) const {
     em().once(event, std::forward<Fn>(fn));
     return self();
   }
   /// Node: emitter.prependListener()
   template <class Fn>
-  Derived& prepend_listener(std::string_view event, Fn&& fn) {
-    em().prepend_listener(event, std::forward<Fn>(fn));
-    return self();
-  }
-  template <class Fn>
   const Derived& prepend_listener(std::string_view event, Fn&& fn) const {
     em().prepend_listener(event, std::forward<Fn>(fn));
     return self();
   }
   /// Node: emitter.prependOnceListener()
-  template <class Fn>
-  Derived& prepend_once_listener(std::string_view event, Fn&& fn) {
-    em().prepend_once_listener(event, std::forward<Fn>(fn));
-    return self();
-  }
   template <class Fn>
   const Derived& prepend_once_listener(std::string_view event, Fn&& fn) const {
     em().prepend_once_listener(event, std::forward<Fn>(fn));
@@ -68,30 +57,17 @@ class emitter_handle {
     return em().add_listener(event, std::forward<Fn>(fn), opts);
   }
   /// Node: emitter.off()
-  Derived& off(std::string_view event, listener_id id) {
-    em().off(event, id);
-    return self();
-  }
   const Derived& off(std::string_view event, listener_id id) const {
     em().off(event, id);
     return self();
   }
   /// Node: emitter.removeListener()
-  Derived& remove_listener(std::string_view event, listener_id id) { return off(event, id); }
   const Derived& remove_listener(std::string_view event, listener_id id) const {
     return off(event, id);
   }
   /// Node: emitter.removeAllListeners([event])
-  Derived& remove_all_listeners(std::string_view event) {
-    em().remove_all_listeners(event);
-    return self();
-  }
   const Derived& remove_all_listeners(std::string_view event) const {
     em().remove_all_listeners(event);
-    return self();
-  }
-  Derived& remove_all_listeners() {
-    em().remove_all_listeners();
     return self();
   }
   const Derived& remove_all_listeners() const {
@@ -108,10 +84,6 @@ class emitter_handle {
   /// Node: emitter.eventNames()
   std::vector<std::string> event_names() const { return em().event_names(); }
   /// Node: emitter.setMaxListeners()
-  Derived& set_max_listeners(std::size_t n) {
-    em().set_max_listeners(n);
-    return self();
-  }
   const Derived& set_max_listeners(std::size_t n) const {
     em().set_max_listeners(n);
     return self();
@@ -119,10 +91,34 @@ class emitter_handle {
   /// Node: emitter.getMaxListeners()
   std::size_t get_max_listeners() const { return em().get_max_listeners(); }
 
+  /// False for a default-constructed handle.
+  explicit operator bool() const noexcept { return static_cast<bool>(s_); }
+  /// The same state: copies of one handle compare equal.
+  friend bool operator==(const Derived& a, const Derived& b) noexcept { return a.s_ == b.s_; }
+  /// The state behind the handle, for netco's own layers.
+  const std::shared_ptr<State>& state() const noexcept { return s_; }
+
+ protected:
+  handle() = default;
+  explicit handle(std::shared_ptr<State> s) noexcept : s_(std::move(s)) {}
+
+  /// The state; throws std::logic_error for an empty handle.
+  State& s() const {
+    if (!s_) throw_empty_handle(Derived::kind);
+    return *s_;
+  }
+  /// Where the events are: by default the state itself.
+  State& emitter() const { return s(); }
+
+  std::shared_ptr<State> s_;
+
  private:
   decltype(auto) em() const { return static_cast<const Derived&>(*this).emitter(); }
-  Derived& self() noexcept { return static_cast<Derived&>(*this); }
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 };
 
 }  // namespace netco::detail
+
+#if !defined(NETCO_SEPARATE_COMPILATION)
+#include "netco/impl/handle.ipp"
+#endif
