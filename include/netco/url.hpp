@@ -17,19 +17,24 @@
 // C++ string stands for the JavaScript string Node is given: it is read as UTF-8, and an
 // ill-formed sequence counts as U+FFFD, as a lone surrogate does in Node. Where the Standard has
 // moved on since ada 2.9, netco follows Node 20: '^' is not percent-encoded in paths, a space
-// in an opaque path stays a space (trailing ones are stripped when search and hash go), and
-// the search params of `set_search` are parsed from the query it produced (tabs removed).
+// in an opaque path stays a space (trailing ones are stripped when search and hash go), the
+// search params of `set_search` are parsed from the query it produced (tabs removed), and a
+// Punycode label may decode to one starting "xn--".
 //
 // Deliberate deviations, each listed with its cases in tests/url/expected-differences.txt:
 //  - IDNA (UTS #46) is partial. Domain mapping and validity come from tables that
 //    tests/url/gen_idna.js derives from Node for the blocks netco covers: Latin (Latin-1, the
-//    extended blocks, IPA), Greek, Cyrillic, Armenian, CJK ideographs, kana, Hangul syllables,
-//    fullwidth forms, the ideographic full stops, common emoji. A Unicode domain with a code
-//    point outside them, or any combining mark (which NFC may compose), is refused as invalid
-//    (Node maps, normalizes and checks bidi/ContextJ). ASCII domains are lowercased, and their
-//    Punycode ("xn--") labels decoded and checked against the same tables; a decoded code point
-//    outside them is accepted unchecked, so netco takes some labels Node refuses ("xn--zz").
-//    Either way, a host both accept is serialized identically.
+//    extended and additional blocks, IPA, phonetic extensions, ligatures), Greek, Cyrillic,
+//    Armenian, Georgian, Ethiopic, Cherokee, Glagolitic, CJK ideographs, kana, Bopomofo, Hangul
+//    syllables, fullwidth and halfwidth forms, punctuation and symbols (U+2000-U+2BFF), the
+//    mathematical alphanumerics, emoji. A Unicode domain with a code point outside them, or a
+//    combining mark (which NFC, not implemented, may compose), is refused as invalid (Node maps,
+//    normalizes, and checks bidi and ContextJ). ASCII domains are lowercased, and their Punycode
+//    ("xn--") labels decoded and checked against the same tables; a decoded code point outside
+//    them passes unchecked, as does the bidi rule, so netco takes some labels Node refuses
+//    ("xn--8hb20a"). Either way, a host both accept is serialized identically.
+//  - A ".." that empties a non-special URL's path leaves one empty segment, as the Standard
+//    says: "foo:/.." is "foo:/" (Node 20: "foo:"; its special URLs agree: "http://h/..").
 //  - Offsets are 32-bit: a URL whose serialization would reach 4 GiB is invalid.
 
 namespace netco {

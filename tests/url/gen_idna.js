@@ -7,16 +7,20 @@
 // with url.domainToUnicode(): the same code point back is "valid", nothing back is "ignored",
 // anything else is "mapped" to what came back; a failure, or a mapping netco cannot compose
 // with its neighbours without NFC (one that starts with a mark, or holds conjoining jamo), is
-// left out of the table: refused. Combining marks are listed as "mark" (refused in a Unicode
-// domain, where NFC may compose them; allowed inside a decoded xn-- label).
+// left out of the table: refused. Valid combining marks are listed as "mark" (refused in a
+// Unicode domain, where NFC may compose them; allowed inside a decoded xn-- label, not first).
 'use strict';
 const fs = require('fs');
 const url = require('url');
 
 const blocks = [
-  [0x00a0, 0x036f], [0x0370, 0x058f], [0x1e00, 0x1fff], [0x2000, 0x206f], [0x3000, 0x30ff],
-  [0x3400, 0x4dbf], [0x4e00, 0x9fff], [0xac00, 0xd7a3], [0xfe00, 0xfe0f], [0xfeff, 0xfeff],
-  [0xff00, 0xffef], [0x1f300, 0x1f64f], [0x1f680, 0x1f6ff], [0x1f900, 0x1f9ff],
+  [0x00a0, 0x036f], [0x0370, 0x058f], [0x10a0, 0x10ff], [0x1200, 0x139f], [0x13a0, 0x13ff],
+  [0x1c80, 0x1cbf], [0x1d00, 0x1dbf], [0x1e00, 0x1fff], [0x2000, 0x2bff], [0x2c00, 0x2c7f],
+  [0x2d00, 0x2d2f], [0x3000, 0x30ff], [0x3100, 0x312f], [0x31f0, 0x31ff], [0x3400, 0x4dbf],
+  [0x4e00, 0x9fff], [0xa640, 0xa69f], [0xa720, 0xa7ff], [0xab30, 0xabbf], [0xac00, 0xd7a3],
+  [0xfb00, 0xfb17], [0xfe00, 0xfe0f], [0xfeff, 0xfeff], [0xff00, 0xffef],
+  [0x1d400, 0x1d7ff], [0x1f100, 0x1f1ff], [0x1f300, 0x1f7ff], [0x1f900, 0x1f9ff],
+  [0x1fa70, 0x1faff],
 ];
 const isMark = (s) => /\p{M}/u.test(s);
 const jamo = (cp) => (cp >= 0x1100 && cp <= 0x11ff) || (cp >= 0x3130 && cp <= 0x318f) ||
@@ -24,13 +28,14 @@ const jamo = (cp) => (cp >= 0x1100 && cp <= 0x11ff) || (cp >= 0x3130 && cp <= 0x
 
 function classify(cp) {
   const ch = String.fromCodePoint(cp);
-  if (isMark(ch)) return { kind: 'mark' };
+  // After a digit, which nothing composes with, a mark comes back as it is unless mapped.
+  const before = isMark(ch) ? 'a1' : 'a';
   let host;
-  try { host = new URL('http://a' + ch + 'b/').hostname; } catch { return null; }
+  try { host = new URL('http://' + before + ch + 'b/').hostname; } catch { return null; }
   const back = url.domainToUnicode(host);
-  if (!back.startsWith('a') || !back.endsWith('b')) return null;
-  const mapped = back.slice(1, -1);
-  if (mapped === ch) return { kind: 'valid' };
+  if (!back.startsWith(before) || !back.endsWith('b')) return null;
+  const mapped = back.slice(before.length, -1);
+  if (mapped === ch) return { kind: isMark(ch) ? 'mark' : 'valid' };
   if (mapped === '') return { kind: 'ignored' };
   const cps = [...mapped].map((c) => c.codePointAt(0));
   if (isMark([...mapped][0]) || cps.some(jamo) || mapped.normalize('NFC') !== mapped) return null;
