@@ -33,8 +33,14 @@
 //    ("xn--") labels decoded and checked against the same tables; a decoded code point outside
 //    them passes unchecked, as does the bidi rule, so netco takes some labels Node refuses
 //    ("xn--8hb20a"). Either way, a host both accept is serialized identically.
-//  - A ".." that empties a non-special URL's path leaves one empty segment, as the Standard
-//    says: "foo:/.." is "foo:/" (Node 20: "foo:"; its special URLs agree: "http://h/..").
+//  - Where Node 20 departs from the Standard, netco keeps to it: a ".." that empties a
+//    non-special path leaves one empty segment ("foo:/.." is "foo:/"; Node: "foo:"); a base's
+//    empty query stays ("" against "http://h/p?" is "http://h/p?"; Node drops the '?'); against
+//    an opaque-path base only a "#..." reference is valid (Node takes "y#z" against "mailto:a");
+//    url_search_params percent-decodes bytes even beside a bad '%' ("%41%zé" is "A%zé"; Node's
+//    URLSearchParams makes the é U+FFFD, its url.searchParams does not); and the setters run
+//    the Standard's state overrides where Node's take shortcuts (set_host("") on "foo:/a" sets
+//    an empty host; set_port("ü08") changes nothing, where Node removes the port).
 //  - Offsets are 32-bit: a URL whose serialization would reach 4 GiB is invalid.
 
 namespace netco {
