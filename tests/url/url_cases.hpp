@@ -22,19 +22,30 @@ namespace netco_test::url_cases {
 
 // ---- just enough JSON: the corpus holds strings, numbers, arrays and objects ---------------
 
+struct json_member;
+
 struct json {
   enum kind_t { null, number, string, array, object } kind = null;
   double num = 0;
   std::string str;
   std::vector<json> items;
-  std::vector<std::pair<std::string, json>> members;
+  // NOTE: not std::pair<std::string, json>: a pair needs json complete, and libstdc++ 12 under
+  // clang 14 checks it where vector<pair<...>> is declared.
+  std::vector<json_member> members;
 
-  const json* find(std::string_view key) const {
-    for (const auto& [k, v] : members)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  const json* find(std::string_view key) const;
 };
+
+struct json_member {
+  std::string key;
+  json value;
+};
+
+inline const json* json::find(std::string_view key) const {
+  for (const json_member& m : members)
+    if (m.key == key) return &m.value;
+  return nullptr;
+}
 
 inline void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
@@ -115,7 +126,7 @@ class json_reader {
         if (peek() != '"') fail("expected a key");
         std::string key = string();
         expect(':');
-        v.members.emplace_back(std::move(key), value());
+        v.members.push_back(json_member{std::move(key), value()});
         if (peek() == ',') {
           ++p_;
           continue;
