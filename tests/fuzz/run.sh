@@ -8,6 +8,7 @@
 #   decoder        the set_encoding() decoder (utf8, hex, base64...)   corpus/decoder
 #   server_stream  an http::server over socketpairs, random bytes,     corpus/server_stream
 #                  splits, half-closes and resets
+#   url            netco::url: idempotence, with a base, setters       corpus/url
 # New inputs go to $BUILD_DIR/fuzz-corpus/<corpus>, crashes to $BUILD_DIR/fuzz-artifacts, logs
 # to $BUILD_DIR/fuzz-logs (with "all"); JOBS=n runs one target as n processes (-fork). With "all", one line
 # per target ends the output: "fuzz TARGET: PASS (N runs in S s)" or "fuzz TARGET: FAIL ...".
@@ -19,7 +20,7 @@ case $target in
 esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build-fuzz}
-all="http_parser chunked decoder server_stream"
+all="http_parser chunked decoder server_stream url"
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang-14 CXX=clang++-14 meson setup "$build" "$root" -Dfuzz=true -Dexamples=false \
@@ -44,6 +45,7 @@ fuzz() {
     chunked) dict=http.dict max_len=8192 ;;
     decoder) max_len=1024 ;;
     server_stream) dict=http.dict max_len=2048 ;;
+    url) dict=url.dict max_len=512 ;;
   esac
   mkdir -p "$build/fuzz-corpus/$corpus"
   set -- "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 \

@@ -30,3 +30,4 @@
 #include "netco/impl/http_message.ipp"
 #include "netco/impl/http_server.ipp"
 #include "netco/impl/worker_pool.ipp"
+#include "netco/impl/url.ipp"
