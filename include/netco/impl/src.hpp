@@ -17,3 +17,4 @@
 
 // netco's own out-of-line code (the net layer), declared with NETCO_DECL elsewhere.
 #include "netco/impl/net.ipp"
+#include "netco/impl/timers.ipp"
