@@ -83,6 +83,21 @@ TEST_CASE("a timeout fires once, not before its delay, and keeps run() going unt
   CHECK(fired_at - set_at >= 25ms);
 }
 
+TEST_CASE("fractional and sub-millisecond-precise delays: not before the delay either") {
+  netco::loop l;
+  std::vector<clock_type::duration> waited;
+  run_loop(l, [&] {
+    for (int i = 0; i < 20; ++i) {
+      const auto set_at = clock_type::now();
+      netco::set_timeout([&, set_at] { waited.push_back(clock_type::now() - set_at); }, 1.25);
+      netco::set_timeout([&, set_at] { waited.push_back(clock_type::now() - set_at - 250us); },
+                         1500us);
+    }
+  });
+  REQUIRE(waited.size() == 40);
+  for (auto w : waited) CHECK(w >= 1250us);
+}
+
 TEST_CASE("a timer set with delay 1 in a callback fires on a later turn, after a post") {
   netco::loop l;
   std::vector<std::string> order;
@@ -321,12 +336,13 @@ TEST_CASE("arguments are stored by value and passed to the callback") {
   CHECK(unique == 7);
 }
 
-TEST_CASE("numeric delays are coerced as Node does; durations keep their precision") {
+TEST_CASE("numeric delays are coerced as Node does (fractions kept); durations as they are") {
   using netco::detail::timeout_delay;
   CHECK(timeout_delay(0) == 1ms);
   CHECK(timeout_delay(-5) == 1ms);
   CHECK(timeout_delay(0.5) == 1ms);
-  CHECK(timeout_delay(1.7) == 1ms);  // cut to whole ms
+  CHECK(timeout_delay(1.7) == 1700us);  // a fraction is kept: never fired before the delay
+  CHECK(timeout_delay(2.5f) == 2500us);
   CHECK(timeout_delay(250) == 250ms);
   CHECK(timeout_delay(std::nan("")) == 1ms);
   CHECK(timeout_delay(2147483647LL) == 2147483647ms);

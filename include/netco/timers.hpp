@@ -14,9 +14,11 @@
 #include "netco/task.hpp"
 
 // What netco keeps of Node's rules, and where it parts from them:
-//  - a numeric delay is coerced as Node does (< 1, > 2147483647 or NaN: 1 ms; fractions are
-//    cut to whole ms); a std::chrono delay keeps its precision and has no 32-bit limit, but
-//    anything under 1 ms is 1 ms, so that a timer set from a callback never fires in that pass;
+//  - a numeric delay is coerced as Node does (< 1, > 2147483647 or NaN: 1 ms); a fraction is
+//    kept. A std::chrono delay has no 32-bit limit; under 1 ms it is 1 ms, as in Node;
+//  - a timer never fires before its delay (Node's, measured against a cached millisecond
+//    clock, may fire up to 1 ms early); wakes are rounded up to a whole millisecond, so that
+//    timers due within one millisecond share one wake (it may fire up to 1 ms late, as Node's);
 //  - each loop keeps one heap of timers driving one Asio timer: set_timeout allocates once
 //    (the state, holding the callback and its arguments), refresh() and interval repeats never;
 //  - an unref'd timer (or immediate) belongs to the run() in which it was last armed,
@@ -104,26 +106,33 @@ class immediate_state : public immediate_links {
 
 }  // namespace detail
 
-/// A timer set by set_timeout or set_interval (Node's Timeout). A cheap handle: copies name
-/// the same timer, and an empty (default-constructed) one does nothing. Loop thread only (the
-/// loop that set it); once that loop is destroyed, every method does nothing.
+/// A timer set by set_timeout or set_interval. A cheap handle: copies name the same timer, and
+/// an empty (default-constructed) one does nothing. Loop thread only (the loop that set it);
+/// once that loop is destroyed, every method does nothing.
+/// Node: Timeout
 class timeout {
  public:
   timeout() noexcept = default;
   explicit timeout(std::shared_ptr<detail::timeout_state> s) noexcept : s_(std::move(s)) {}
 
-  /// While armed, keeps its loop's run() going (the default). Node: timeout.ref()
+  /// While armed, keeps its loop's run() going (the default).
+  /// Node: timeout.ref()
   NETCO_DECL const timeout& ref() const;
   /// Lets run() return while it is armed; it then never fires inside a later run(), unless
-  /// it is refreshed, ref()'d or unref()'d in that run first. Node: timeout.unref()
+  /// it is refreshed, ref()'d or unref()'d in that run first.
+  /// Node: timeout.unref()
   NETCO_DECL const timeout& unref() const;
-  /// Whether it keeps the loop alive while armed (fired or cleared, it keeps nothing alive).
+  /// Whether it would keep the loop alive while armed: a flag, as Node's (true after it fired
+  /// or was cleared, though it then keeps nothing alive).
   /// Node: timeout.hasRef()
   bool has_ref() const noexcept { return s_ && s_->refed; }
-  /// Restarts the countdown from now with the same delay; re-arms a timeout that has fired;
-  /// does nothing to a cleared one. Never allocates. Node: timeout.refresh()
+  /// Restarts the countdown from now with the same delay; re-arms a timeout that has fired
+  /// (which is why a fired timeout keeps its callback); does nothing to a cleared one.
+  /// Never allocates.
+  /// Node: timeout.refresh()
   NETCO_DECL const timeout& refresh() const;
-  /// Clears it, as clear_timeout(*this). Node: timeout.close()
+  /// Clears it, as clear_timeout(*this).
+  /// Node: timeout.close()
   NETCO_DECL const timeout& close() const;
   /// A number naming it in its loop (never 0), for clear_timeout(id); 0 for an empty handle.
   /// Node: timeout[Symbol.toPrimitive]()
@@ -137,16 +146,18 @@ class timeout {
   std::shared_ptr<detail::timeout_state> s_;
 };
 
-/// A callback queued by set_immediate (Node's Immediate). A cheap handle, as timeout. Loop
-/// thread only.
+/// A callback queued by set_immediate. A cheap handle, as timeout. Loop thread only.
+/// Node: Immediate
 class immediate {
  public:
   immediate() noexcept = default;
   explicit immediate(std::shared_ptr<detail::immediate_state> s) noexcept : s_(std::move(s)) {}
 
-  /// While pending, keeps its loop's run() going (the default). Node: immediate.ref()
+  /// While pending, keeps its loop's run() going (the default).
+  /// Node: immediate.ref()
   NETCO_DECL const immediate& ref() const;
-  /// Lets run() return while it is pending (see timeout::unref). Node: immediate.unref()
+  /// Lets run() return while it is pending (see timeout::unref).
+  /// Node: immediate.unref()
   NETCO_DECL const immediate& unref() const;
   /// True while it is pending and ref'd (false once it ran or was cleared, as in Node).
   /// Node: immediate.hasRef()
@@ -233,7 +244,7 @@ class immediate_callback final : public immediate_state {
 };
 
 /// Node's coercion of a delay in milliseconds: < 1, > 2147483647 or NaN is 1; a fraction is
-/// cut (Node's timer lists are whole milliseconds).
+/// kept (Node keeps it too, though its millisecond clock blurs it).
 NETCO_DECL std::chrono::steady_clock::duration timeout_delay_ms(double ms) noexcept;
 
 /// Longer delays are cut to this (146 years), so that no due time overflows the clock.
@@ -287,14 +298,16 @@ timeout make_timeout(Fn&& fn, const Delay& delay, bool repeat, Args&&... args) {
 /// Calls fn(args...) once, on this thread's loop, after `delay`: milliseconds (any number,
 /// coerced as Node does) or a std::chrono duration. The arguments are stored by value; fn may
 /// also take the timeout's own handle first. Call it on the loop's thread (or before its
-/// run()). An exception from fn goes to loop::report(). Node: setTimeout()
+/// run()). An exception from fn goes to loop::report().
+/// Node: setTimeout()
 template <class Fn, class Delay = int, class... Args>
 timeout set_timeout(Fn&& fn, const Delay& delay = 1, Args&&... args) {
   return detail::make_timeout(std::forward<Fn>(fn), delay, false, std::forward<Args>(args)...);
 }
 
 /// Calls fn(args...) every `delay`, each time `delay` after the previous call started, until
-/// cleared. As set_timeout otherwise; an interval whose callback threw stops. Node: setInterval()
+/// cleared. As set_timeout otherwise; an interval whose callback threw stops.
+/// Node: setInterval()
 template <class Fn, class Delay = int, class... Args>
 timeout set_interval(Fn&& fn, const Delay& delay = 1, Args&&... args) {
   return detail::make_timeout(std::forward<Fn>(fn), delay, true, std::forward<Args>(args)...);
@@ -302,7 +315,8 @@ timeout set_interval(Fn&& fn, const Delay& delay = 1, Args&&... args) {
 
 /// Calls fn(args...) on a later turn of this thread's loop, after the I/O that is ready then
 /// (Node's check phase): immediates queued meanwhile, from immediates too, wait for the next
-/// turn. An exception from fn goes to loop::report(). Node: setImmediate()
+/// turn. An exception from fn goes to loop::report().
+/// Node: setImmediate()
 template <class Fn, class... Args>
 immediate set_immediate(Fn&& fn, Args&&... args) {
   using F = std::decay_t<Fn>;
@@ -322,18 +336,21 @@ immediate set_immediate(Fn&& fn, Args&&... args) {
 }
 
 /// Cancels a timeout or interval: its callback is not called again and is destroyed (at once,
-/// or once it returns if it is running). Clearing twice, a fired timeout or an empty handle:
-/// nothing. Node: clearTimeout()
+/// or once it returns if it is running); refresh() no longer re-arms it. Clearing twice, a
+/// fired timeout or an empty handle is harmless (a fired one only drops its callback).
+/// Node: clearTimeout()
 NETCO_DECL void clear_timeout(const timeout& t);
 /// The same for the id() of a timeout of the calling thread's loop; an unknown id is ignored.
 /// Node: clearTimeout(id)
 NETCO_DECL void clear_timeout(std::uint64_t id);
-/// The same as clear_timeout (as in Node, either clears either). Node: clearInterval()
+/// The same as clear_timeout (as in Node, either clears either).
+/// Node: clearInterval()
 inline void clear_interval(const timeout& t) { clear_timeout(t); }
 /// Node: clearInterval(id)
 inline void clear_interval(std::uint64_t id) { clear_timeout(id); }
 /// Cancels an immediate that has not run: its callback is destroyed. Clearing twice, one that
-/// ran or an empty handle: nothing. Node: clearImmediate()
+/// ran or an empty handle: nothing.
+/// Node: clearImmediate()
 NETCO_DECL void clear_immediate(const immediate& i);
 
 }  // namespace netco

@@ -220,12 +220,14 @@ class timers_service final : public asio::execution_context::service {
   }
 
   /// Makes the Asio timer wake for the earliest due time, unless a wait already wakes sooner.
+  /// The wake is rounded up to a whole millisecond of the clock (Node's resolution), so that
+  /// timers due within the same millisecond share one wake instead of one each.
   void schedule() {
     if (heap_.empty() || !timer_) return;
-    const clock::time_point due = heap_.front()->due;
-    if (due >= armed_until_) return;
-    armed_until_ = due;
-    timer_->expires_at(due);  // ends the previous wait, whose handler then sees a newer one
+    const clock::time_point wake = std::chrono::ceil<std::chrono::milliseconds>(heap_.front()->due);
+    if (wake >= armed_until_) return;
+    armed_until_ = wake;
+    timer_->expires_at(wake);  // ends the previous wait, whose handler then sees a newer one
     timer_->async_wait([this, wait = ++last_wait_](const std::error_code&) {
       if (wait == last_wait_) expired();
     });
@@ -391,7 +393,8 @@ class timers_service final : public asio::execution_context::service {
 
 NETCO_DECL std::chrono::steady_clock::duration timeout_delay_ms(double ms) noexcept {
   if (!(ms >= 1 && ms <= 2147483647.0)) ms = 1;  // Node's TIMEOUT_MAX; NaN fails both
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+  return std::chrono::round<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double, std::milli>(ms));
 }
 
 NETCO_DECL timeout start_timeout(std::shared_ptr<timeout_state> s,
