@@ -71,15 +71,13 @@ class timers_service final : public asio::execution_context::service {
 
   /// Puts s in the heap (or moves it there) at `due`; keep is what the heap then owns.
   void arm(timeout_state& s, std::shared_ptr<timeout_state> keep, clock::time_point due) {
-    if (s.heap_index != timeout_state::not_in_heap) {
-      heap_erase(s);  // s.keep stays: it is the same state
-    } else {
-      s.keep = std::move(keep);
-    }
+    const bool was_in_heap = s.heap_index != timeout_state::not_in_heap;
+    if (was_in_heap) heap_erase(s);  // s.keep stays: it is the same state
     s.due = due;
     s.order = ++last_order_;
     s.run = current_run();
-    heap_insert(s);
+    heap_insert(s);  // first: if it throws (bad_alloc), s holds no reference to itself
+    if (!was_in_heap) s.keep = std::move(keep);
     settle(s);
     schedule();
   }
@@ -271,11 +269,11 @@ class timers_service final : public asio::execution_context::service {
     if (s.cleared) {
       s.release();  // cleared by its own callback
     } else if (s.repeat && !threw && s.heap_index == timeout_state::not_in_heap) {
-      s.keep = state(hold);
       s.due = started + s.delay;
       s.order = ++last_order_;
       s.run = owner_->runs();
       heap_insert(s);
+      s.keep = state(hold);
     }
     settle(s);
     return !threw;
@@ -307,8 +305,8 @@ class timers_service final : public asio::execution_context::service {
   }
 
   void post_check() {
-    check_posted_ = true;
     owner_->post([this] { run_immediates(); });
+    check_posted_ = true;  // after: if post() throws (bad_alloc), the next start() posts again
   }
 
   /// Node's check phase: runs the immediates queued before it started, in order; those they
