@@ -1,8 +1,8 @@
 // netco/impl/timers.ipp: the out-of-line parts of netco/timers.hpp: inline in every translation
 // unit when header-only, compiled once (by <netco/impl/src.hpp>) under NETCO_SEPARATE_COMPILATION
 #pragma once
+#include <chrono>         // ceil, round: wakes on whole milliseconds, fractional delays
 #include <exception>      // current_exception
-#include <limits>         // numeric_limits: no Asio wait pending
 #include <optional>       // optional: the Asio timer, destroyed when the loop shuts down
 #include <system_error>   // error_code
 #include <unordered_map>  // unordered_map: id -> timeout, for clear_timeout(id)
