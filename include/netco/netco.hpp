@@ -20,6 +20,7 @@
 #include "netco/task.hpp"
 #include "netco/tcp.hpp"
 #include "netco/timer.hpp"
+#include "netco/timers.hpp"
 #include "netco/udp.hpp"
 #include "netco/when_all.hpp"
 #include "netco/worker_pool.hpp"

@@ -31,3 +31,4 @@
 #include "netco/impl/http_server.ipp"
 #include "netco/impl/worker_pool.ipp"
 #include "netco/impl/url.ipp"
+#include "netco/impl/timers.ipp"
