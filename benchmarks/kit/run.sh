@@ -174,6 +174,9 @@ idle_memory() {  # $1 = name, $2 = round
   local base rss lg i
   sleep 0.3  # let the server finish starting up before its baseline RSS
   base=$(awk '/^VmRSS/ { print $2 }' /proc/"$pid"/status)
+  # emptied here, not by the child's redirection: the polling below could otherwise see the
+  # previous run's READY before the child has truncated the file
+  : >"$tmp/idle.out"
   "${cli_pin[@]}" "$loadgen" "${lg_args[@]}" -p "$port" -i "$idle" -H 600 >"$tmp/idle.out" 2>&1 &
   lg=$!
   for ((i = 0; i < 1200; i++)); do
