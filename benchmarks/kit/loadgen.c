@@ -756,6 +756,8 @@ static int run_pingpong(void) {
       (unsigned long long)errors);
   if (opt_ws) printf(" mode=ws frame=%s", opt_text ? "text" : "binary");
   printf("\n");
+  fflush(stdout);
+  free(conns); /* the sockets go with the process */
   return errors ? 1 : 0;
 }
 
