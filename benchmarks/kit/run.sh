@@ -250,19 +250,19 @@ s_time_cell() {  # $1 = name, $2 = round
   s1=$(server_ns) b1=$(busy_ticks) t1=$(now_ns)
   # each client: one character per connection ('r': the server resumed it), then
   # "N connections in T s; ..." (its user CPU; the run's own wall time is measured here)
-  local done resumed failed
-  done=$(cat "$f".* | awk '/ connections in [0-9.]+s;/ { n += $1 } END { print n + 0 }')
+  local n_conns resumed failed
+  n_conns=$(cat "$f".* | awk '/ connections in [0-9.]+s;/ { n += $1 } END { print n + 0 }')
   resumed=$(cat "$f".* | grep -E '^[*rt3]+$' | tr -cd r | wc -c || true)
   failed=0
   for ((i = 0; i < conns; i++)); do grep -q ' connections in [0-9.]*s;' "$f.$i" || failed=$((failed + 1)); done
   awk -v s0="$s0" -v s1="$s1" -v b0="$b0" -v b1="$b1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
-    -v n="$done" -v cpu="$(cat "$tmp/s_time.cpu" 2>/dev/null)" \
+    -v n="$n_conns" -v cpu="$(cat "$tmp/s_time.cpu" 2>/dev/null)" \
     'BEGIN { wall = (t1 - t0) / 1e9; split(cpu, c, " ")
       printf "secs=%.3f rps=%.2f srv_cpu=%.2f srv_us_per_req=%s cli_cpu=%.2f sys_busy=%.2f\n", wall,
         n / wall, (s1 - s0) / 1e9 / wall, (n > 0 ? sprintf("%.3f", (s1 - s0) / 1e3 / n) : "-1"),
         (c[1] + c[2]) / wall, (b1 - b0) / hz / wall }' >"$tmp/s_time.acct"
   emit "kind=$type pin=$pin round=$2 server=$1 conns=$conns $(cat "$tmp/s_time.acct")" \
-    "connections=$done resumed=${resumed:-0} socket_errors=$failed non2xx=0 client=openssl_s_time"
+    "connections=$n_conns resumed=${resumed:-0} socket_errors=$failed non2xx=0 client=openssl_s_time"
 }
 
 # ---- the rounds --------------------------------------------------------------------------------
