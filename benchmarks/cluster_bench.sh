@@ -3,7 +3,7 @@
 #
 # HTTP: http_hello (one loop, no cluster), cluster_http 1 and cluster_http 2 under wrk -t1 -c100;
 # echo: echo_server (one loop), cluster_echo 1 and cluster_echo 2 under the kit's loadgen
-# (50x64 and 500x64: connections x message bytes). Each with ../shared/perf-kit's run.sh
+# (50x64 and 500x64: connections x message bytes). Each with benchmarks/kit/run.sh
 # (interleaved rounds, order rotated each round), twice: unpinned (-P none: client and server
 # share both cores) and split (-P split: load generator on CPU 0, server on CPU 1). Medians and
 # ratios to the one-loop server come from the kit's summarize.py. About 5 minutes as set.
@@ -13,8 +13,8 @@
 #     -w SECS     warm-up seconds per cell (1)        -p PORT  port (default 19600)
 #     -o DIR      where results go (default benchmarks/results)
 #
-# Environment: BUILD_DIR (default build-cluster-bench, a release build made here), PERF_KIT
-# (default ../shared/perf-kit), MODE (reuse_port or handoff, default reuse_port).
+# Environment: BUILD_DIR (default build-cluster-bench, a release build made here; the kit's
+# loadgen goes to $BUILD_DIR/kit), MODE (reuse_port or handoff, default reuse_port).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +28,7 @@ while getopts r:d:w:p:o:h opt; do
   esac
 done
 build=${BUILD_DIR:-build-cluster-bench}
-perf_kit=${PERF_KIT:-$root/../shared/perf-kit}
+kit_src=$root/benchmarks/kit
 mode=${MODE:-reuse_port}
 stamp=$(date +%Y-%m-%d-%H%M)
 mkdir -p "$outdir"
@@ -46,11 +46,9 @@ if [[ ! -x $build/cluster_echo || benchmarks/cluster_echo.cpp -nt $build/cluster
   ${CXX:-g++} -std=c++20 -O3 -DNDEBUG -Iinclude benchmarks/cluster_echo.cpp -o "$build/cluster_echo" -pthread
 fi
 
-step "perf-kit copy in $build/perf-kit"
-mkdir -p "$build/perf-kit"
-cp -a "$perf_kit/." "$build/perf-kit/"
-make -s -C "$build/perf-kit" loadgen >/dev/null
-kit=$(cd "$build/perf-kit" && pwd)
+step "the kit's loadgen in $build/kit"
+kit=$(realpath -m "$build/kit")
+make -s -C "$kit_src" O="$kit" "$kit/loadgen" >/dev/null
 ex=$root/$build/examples
 
 http_servers=("http_1loop=$ex/http_hello {PORT}"
@@ -63,10 +61,10 @@ files=()
 for pin in none split; do
   http_out=$outdir/cluster-$stamp-http-$pin.txt echo_out=$outdir/cluster-$stamp-echo-$pin.txt
   step "http, -P $pin ($mode)"
-  bash "$kit/run.sh" -t http -P "$pin" -r "$rounds" -d "$dur" -w "$warm" -c 100 -p "$port" \
+  bash "$kit_src/run.sh" -B "$kit" -t http -P "$pin" -r "$rounds" -d "$dur" -w "$warm" -c 100 -p "$port" \
     -o "$http_out" "${http_servers[@]}" | grep '^kind=' | cut -c1-150
   step "echo 50x64 500x64, -P $pin ($mode)"
-  bash "$kit/run.sh" -t echo -P "$pin" -r "$rounds" -d "$dur" -w "$warm" -M 0 \
+  bash "$kit_src/run.sh" -B "$kit" -t echo -P "$pin" -r "$rounds" -d "$dur" -w "$warm" -M 0 \
     -m "50x64 500x64" -p "$((port + 1))" -o "$echo_out" "${echo_servers[@]}" | grep '^kind=' | cut -c1-150
   files+=("$http_out" "$echo_out")
 done
@@ -76,8 +74,8 @@ md=$outdir/cluster-$stamp.md
 {
   for pin in none split; do
     echo "## pin=$pin ($mode)"
-    python3 "$kit/summarize.py" -b http_1loop "$outdir/cluster-$stamp-http-$pin.txt"
-    python3 "$kit/summarize.py" -b echo_1loop "$outdir/cluster-$stamp-echo-$pin.txt"
+    python3 "$kit_src/summarize.py" -b http_1loop "$outdir/cluster-$stamp-http-$pin.txt"
+    python3 "$kit_src/summarize.py" -b echo_1loop "$outdir/cluster-$stamp-echo-$pin.txt"
   done
 } | tee "$md"
 echo "raw: ${files[*]}"

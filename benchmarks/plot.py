@@ -32,11 +32,21 @@ except ImportError:
     # Another python3 first on PATH (pyenv, a venv) does not see Debian's package: rerun under
     # Debian's python3, installing the package first if it is missing.
     if not system_python_has_matplotlib():
+        if "-h" in sys.argv[1:] or "--help" in sys.argv[1:]:
+            print(__doc__)  # no package installed just to print the usage
+            sys.exit(0)
         print("plot.py: installing python3-matplotlib", file=sys.stderr)
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "python3-matplotlib"], check=True, env=env)
+        # NOTE: on Debian 12 python3-matplotlib pulls in (through scipy and pythran)
+        # libboost1.74-dev, which conflicts with the libboost1.81-dev that the load kit's
+        # Beast server needs: --no-remove makes apt refuse instead of removing it silently.
+        if subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-remove", "python3-matplotlib"],
+                          env=env).returncode != 0:
+            sys.exit("plot.py: apt-get could not install python3-matplotlib without removing packages"
+                     " (on Debian 12 it replaces libboost1.81-dev with libboost1.74-dev, and then"
+                     " benchmarks/kit builds without beast_ws_echo); install it by hand if that is fine")
     if os.path.realpath(sys.executable) != os.path.realpath(SYSTEM_PYTHON):
         os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON] + sys.argv)
     import matplotlib

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # benchmarks/profile.sh: where an echo server's CPU goes per round trip, netco beside the kit's
 # references, at one cell (default 50 connections x 64 B, client and server pinned to CPU 0):
-#   1. syscalls, context switches, CPU per round trip: the kit's profile.sh (perf stat)
+#   1. syscalls (by name), context switches, CPU per round trip: perf stat on the kernel's
+#      syscall tracepoints (exact counts, the server at full speed) during one measured load
 #   2. user-space share and top symbols: perf record -e cpu-clock on the server; reads that
 #      returned EAGAIN per round trip (perf stat on the syscall exit tracepoints)
 #   3. user-space instructions per round trip, and by function: valgrind --tool=callgrind,
 #      counted only while the load runs (exact, independent of machine noise)
-# Run benchmarks/run.sh first (it builds build-bench-release and the kit copy this uses).
+# Run benchmarks/run.sh first (it builds build-bench-release and the kit in $BUILD_DIR/kit).
+# Needs linux-perf, tracefs and root (or perf_event_paranoid <= 1); valgrind for 3.
 #
 #   benchmarks/profile.sh [-c CONNS] [-s BYTES] [-d SECS] [--no-perf] [--no-callgrind] [-o OUT.md]
 #                         [NAME | NAME='COMMAND {PORT}' ...]
@@ -33,8 +35,8 @@ while (($#)); do
   shift
 done
 build=${BUILD_DIR:-build-bench-release}
-kit=${KIT_BUILD:-$build/perf-kit}
-[[ -x $kit/loadgen && -x $kit/profile.sh ]] || { echo "no kit in $kit: run benchmarks/run.sh first" >&2; exit 1; }
+kit=${KIT_BUILD:-$build/kit}
+[[ -x $kit/loadgen ]] || { echo "no kit in $kit: run benchmarks/run.sh first" >&2; exit 1; }
 kit=$(cd "$kit" && pwd)
 declare -A cmd=(
   [netco_coro]="$root/$build/examples/echo_server {PORT}"
@@ -68,6 +70,31 @@ load() {  # secs -> prints loadgen's line
 report=$tmp/report.md
 say() { echo "$*" | tee -a "$report"; }
 
+# 1. the syscalls worth naming, counted one by one (those this kernel has), and all of them
+sys_events=raw_syscalls:sys_enter,task-clock,context-switches,cpu-migrations,page-faults
+for s in read write readv writev recvfrom sendto recvmsg sendmsg epoll_wait epoll_pwait \
+  epoll_pwait2 epoll_ctl io_uring_enter futex ioctl accept4 brk mmap munmap madvise mprotect \
+  getsockopt setsockopt; do
+  [[ ! -d /sys/kernel/tracing/events/syscalls || -d /sys/kernel/tracing/events/syscalls/sys_enter_$s ]] &&
+    sys_events+=,syscalls:sys_enter_$s
+done
+syscall_profile() {  # $1 = name, $2 = command: per round trip, lines "server=N metric=M per_rt=..."
+  start ${2//\{PORT\}/$port}
+  load 1 >/dev/null  # warmed up, then one counted run
+  perf stat -x, -o "$tmp/sys.csv" -e "$sys_events" -p "$srv" -- \
+    taskset -c 0 "$kit/loadgen" -p "$port" -c "$conns" -s "$size" -d "$dur" -w 0 -S "$srv" -l "$1" \
+    >"$tmp/lg1.out"
+  stop
+  local rt
+  rt=$(sed -n 's/.* rt_total=\([0-9]*\).*/\1/p' "$tmp/lg1.out")
+  echo "# profile server=$1 conns=$conns size=$size pin=same secs=$dur round_trips=${rt:-0}"
+  ((${rt:-0} > 0)) || { echo "# no round trips: $(cat "$tmp/lg1.out")"; return; }
+  awk -F, -v rt="$rt" -v name="$1" '/^#/ || NF < 3 || $1 !~ /^[0-9.]+$/ { next }
+    { ev = $3; sub(/^syscalls:sys_enter_/, "", ev); sub(/^raw_syscalls:sys_enter$/, "ALL_SYSCALLS", ev) }
+    ev == "task-clock" { printf "server=%s metric=cpu_us_per_rt(task-clock) value=%.3f\n", name, $1 * 1000 / rt; next }
+    $1 > 0 { printf "server=%s metric=%s per_rt=%.3f total=%d\n", name, ev, $1 / rt, $1 }' "$tmp/sys.csv"
+}
+
 say "## profile at $conns x $size B, pin=same, $(date -u +%FT%TZ)"
 for n in "${names[@]}"; do
   if [[ $n =~ ^([A-Za-z0-9_.+-]+)=(.*)$ ]]; then n=${BASH_REMATCH[1]} cmd[$n]=${BASH_REMATCH[2]}; fi
@@ -79,9 +106,8 @@ for n in "${names[@]}"; do
   say "### $n"
   say ""
   say '```'
-  # 1. syscalls per round trip (the kit's script)
-  bash "$kit/profile.sh" -P same -p "$port" -c "$conns" -s "$size" -d "$dur" "$n=$c" 2>&1 |
-    grep -v '^# loadgen' | tee -a "$report"
+  # 1. syscalls per round trip
+  syscall_profile "$n" "$c" 2>&1 | tee -a "$report"
   # 2. perf record: kernel vs user share, top user symbols
   if ((do_perf)); then
     start ${c//\{PORT\}/$port}

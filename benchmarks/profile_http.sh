@@ -9,7 +9,7 @@
 #                              [NAME | NAME='COMMAND {PORT}' ...]
 #
 # NAMEs pick servers (default: netco asio_coro epoll); BUILD_DIR (default build-bench-release)
-# and KIT_BUILD (default $BUILD_DIR/perf-kit) say where the binaries are.
+# and KIT_BUILD (default $BUILD_DIR/kit, built by benchmarks/run.sh) say where the binaries are.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,7 +29,7 @@ while (($#)); do
   shift
 done
 build=${BUILD_DIR:-build-bench-release}
-kit=${KIT_BUILD:-$build/perf-kit}
+kit=${KIT_BUILD:-$build/kit}
 command -v wrk >/dev/null || { echo "wrk not installed" >&2; exit 1; }
 declare -A cmd=(
   [netco]="$root/$build/examples/http_hello {PORT}"

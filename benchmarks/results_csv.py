@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""benchmarks/results_csv.py: the perf-kit's key=value result lines -> CSV of medians and ratios.
+"""benchmarks/results_csv.py: benchmarks/kit/run.sh's key=value result lines -> CSV of medians and ratios.
 
     python3 benchmarks/results_csv.py [-o OUT.csv] [--echo-baseline epoll]
                                       [--http-baseline epoll_http] results.txt [...]
 
-One row per (kind, pin, server, conns, bytes): kind=echo (op = one round trip), kind=http
-(op = one request), kind=mem (idle connections; only the mem_* columns are filled). Ratios are
+One row per (kind, pin, server, conns, bytes): kind=echo or ws (op = one round trip),
+kind=http, https, http-close, tls-handshake or tls-resume (op = one request, or one TLS
+connection), kind=mem (idle connections; only the mem_* columns are filled). Ratios are
 medians over the baseline server's median in the same cell: rate_ratio > 1 and cpu_ratio < 1
 are better than the baseline. plot.py reads this file (or the raw results) back with load().
 """
@@ -22,6 +23,11 @@ COLUMNS = [
     "MBps_median", "p50_us", "p99_us", "errors", "noisy_runs",
     "mem_bytes_per_conn", "mem_rss_kb", "mem_ratio", "baseline",
 ]
+
+
+# loadgen's kinds (per round trip) and wrk's or openssl s_time's (per request or connection)
+ROUND_TRIP_KINDS = ("echo", "ws")
+REQUEST_KINDS = ("http", "https", "http-close", "tls-handshake", "tls-resume")
 
 
 def parse(paths):
@@ -50,7 +56,7 @@ def median(vals):
 
 
 def noisy(r, tol=0.15):
-    """As the kit's summarize.py: the machine was busier than client + server."""
+    """As benchmarks/kit/summarize.py: the machine was busier than client + server."""
     busy, cli, srv = num(r.get("sys_busy")), num(r.get("cli_cpu")), num(r.get("srv_cpu"))
     return busy is not None and cli is not None and srv is not None and busy - cli - srv > tol
 
@@ -60,9 +66,9 @@ def aggregate(rows, echo_baseline="epoll", http_baseline="epoll_http"):
     groups = OrderedDict()
     for r in rows:
         kind = r.get("kind")
-        if kind == "echo" and "rtps" in r:
+        if kind in ROUND_TRIP_KINDS and "rtps" in r:
             key = (kind, r.get("pin", "?"), r["server"], int(r["conns"]), int(r["size"]))
-        elif kind == "http" and "rps" in r:
+        elif kind in REQUEST_KINDS and "rps" in r:
             key = (kind, r.get("pin", "?"), r["server"], int(r.get("conns", 0)), 0)
         elif kind == "mem":
             key = (kind, r.get("pin", "?"), r["server"], int(r.get("conns", 0)), 0)
@@ -81,7 +87,8 @@ def aggregate(rows, echo_baseline="epoll", http_baseline="epoll_http"):
             row["mem_bytes_per_conn"] = median([num(r["per_conn_b"]) for r in ok])
             row["mem_rss_kb"] = median([num(r.get("rss_kb")) for r in ok])
         else:
-            rate_key, cpu_key = ("rtps", "srv_us_per_rt") if kind == "echo" else ("rps", "srv_us_per_req")
+            per_rt = kind in ROUND_TRIP_KINDS
+            rate_key, cpu_key = ("rtps", "srv_us_per_rt") if per_rt else ("rps", "srv_us_per_req")
             rates = [v for v in (num(r.get(rate_key)) for r in rs) if v is not None]
             cpus = [v for v in (num(r.get(cpu_key)) for r in rs) if v is not None and v >= 0]
             row["rate_median"] = median(rates)
@@ -91,7 +98,7 @@ def aggregate(rows, echo_baseline="epoll", http_baseline="epoll_http"):
             row["MBps_median"] = median([num(r.get("MBps")) for r in rs])
             row["p50_us"] = median([num(r.get("p50_us")) for r in rs])
             row["p99_us"] = median([num(r.get("p99_us")) for r in rs])
-            err_key = "errors" if kind == "echo" else "socket_errors"
+            err_key = "errors" if per_rt else "socket_errors"
             row["errors"] = int(sum(num(r.get(err_key)) or 0 for r in rs))
             row["noisy_runs"] = sum(noisy(r) for r in rs)
         out.append(row)
@@ -99,7 +106,7 @@ def aggregate(rows, echo_baseline="epoll", http_baseline="epoll_http"):
     # Ratios to the baseline server of the same kind, pin and cell.
     index = {(r["kind"], r["pin"], r["server"], r["conns"], r["bytes"]): r for r in out}
     for row in out:
-        base_name = http_baseline if row["kind"] == "http" else echo_baseline
+        base_name = http_baseline if row["kind"] in REQUEST_KINDS else echo_baseline
         base = index.get((row["kind"], row["pin"], base_name, row["conns"], row["bytes"]))
         if base is None:
             continue

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # benchmarks/run.sh: netco's load benchmarks, reproducible by any user on Debian 12.
 #
-# Installs what is missing, builds netco's examples in release mode, builds a copy of
-# ../shared/perf-kit, then measures netco's echo server(s) against the kit's raw-epoll C,
-# Asio callback, Asio coroutine, libuv and Node.js echo servers with the kit's run.sh
+# Installs what is missing, builds netco's examples in release mode, builds netco's own load
+# kit (benchmarks/kit: loadgen and the baseline servers, with make, out of tree), then measures
+# netco's echo server(s) against the kit's raw-epoll C, Asio callback, Asio coroutine, libuv
+# and Node.js echo servers with benchmarks/kit/run.sh
 # (interleaved rounds, order rotated each round, client and server pinned to CPU 0), plus the
 # memory held by 10,000 idle connections, plus HTTP (wrk) when netco has an http_hello example.
 # Writes benchmarks/results/echo-DATE.{txt,md,csv}: raw key=value lines, Markdown tables of
@@ -17,14 +18,14 @@
 #     -m "CxS ..."     echo cells (default "1x64 50x64 500x64 1x16384 50x16384")
 #     -M N             idle connections for the memory test; 0 skips it (default 10000)
 #     --mem-rounds N   rounds of the memory test (default 2; it varies little)
-#     -P same|split|none  pinning, as the kit's run.sh (default same: the steadiest on 2 vCPUs)
+#     -P same|split|none  pinning, as kit/run.sh's (default same: the steadiest on 2 vCPUs)
 #     -p PORT          first port to try (default 19400; the next free one is used)
 #     --no-http        skip the HTTP section      --no-setup   do not install packages
 #     --plot           also draw docs/img/*.png from the results (benchmarks/plot.py)
 #     -o DIR           where results go (default benchmarks/results)
 #
-# Environment: BUILD_DIR (default build-bench-release), PERF_KIT (default ../shared/perf-kit),
-# KIT_BUILD (default $BUILD_DIR/perf-kit), NETCO_ECHO (netco echo examples, "binary:label ...";
+# Environment: BUILD_DIR (default build-bench-release), KIT_BUILD (the kit's build folder,
+# default $BUILD_DIR/kit), NETCO_ECHO (netco echo examples, "binary:label ...";
 # one whose binary was not built is left out; a binary with a '/' is a path, e.g.
 # build-uring/examples/echo_server:netco_uring), NETCO_BENCH_ARGS (extra options, for the meson
 # run_target: `NETCO_BENCH_ARGS=--quick ninja -C build bench`), BASELINES (the kit's servers,
@@ -63,8 +64,8 @@ while (($#)); do
 done
 
 build=${BUILD_DIR:-build-bench-release}
-perf_kit=${PERF_KIT:-$root/../shared/perf-kit}
-kit=${KIT_BUILD:-$build/perf-kit}
+kit_src=$root/benchmarks/kit
+kit=${KIT_BUILD:-$build/kit}
 if [[ -n ${MESON_BUILD_ROOT:-} && $(realpath -m "$MESON_BUILD_ROOT") == $(realpath -m "$build") ]]; then
   # ninja would run inside ninja on one build folder
   echo "run.sh: 'ninja bench' from $build itself: use another build folder or set BUILD_DIR" >&2
@@ -81,21 +82,9 @@ warn() { printf 'run.sh: WARNING: %s\n' "$*" >&2; }
 # ---- (a) what it needs ------------------------------------------------------------------
 if ((do_setup)); then
   step "setup (apt-get only for what is missing)"
-  if [[ -x scripts/setup.sh || -f scripts/setup.sh ]]; then bash scripts/setup.sh --bench; fi
-  # What the load benchmarks need beyond setup.sh --bench (or everything, without it).
-  want=(g++ libasio-dev meson ninja-build python3 libuv1-dev wrk linux-perf strace time
-        iproute2 util-linux procps)
-  command -v node >/dev/null 2>&1 || want+=(nodejs)
-  missing=()
-  for p in "${want[@]}"; do
-    [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true) == ii* ]] || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    echo "installing ${missing[*]}"
-    sudo=(); ((EUID == 0)) || sudo=(sudo)
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
+  # the build tools plus what the kit and its drivers use (libuv, Boost, wrk, nginx, openssl,
+  # perf, taskset, ss, /usr/bin/time): one list, in setup.sh
+  bash scripts/setup.sh --bench
 fi
 
 # ---- (b) netco, release build -----------------------------------------------------------
@@ -113,13 +102,10 @@ for entry in $netco_echo http_hello:http; do
 done
 ninja -C "$build" "${targets[@]}" | tail -n 1
 
-# ---- (c) the perf-kit, built out of tree (shared/ is read-only) ---------------------------
-step "build perf-kit copy in $kit"
-[[ -d $perf_kit ]] || { echo "perf-kit not found at $perf_kit (set PERF_KIT)" >&2; exit 1; }
-mkdir -p "$kit"
-cp -a "$perf_kit/." "$kit/"   # -a keeps mtimes, so make rebuilds only what changed
-make -s -C "$kit" >/dev/null
-kit=$(cd "$kit" && pwd)
+# ---- (c) the load kit, built out of tree --------------------------------------------------
+step "build the load kit (benchmarks/kit) in $kit"
+kit=$(realpath -m "$kit")
+make -s -j2 -C "$kit_src" O="$kit" >/dev/null
 
 # ---- servers ------------------------------------------------------------------------------
 servers=()
@@ -136,10 +122,16 @@ done
 ((${#servers[@]})) || { echo "no netco echo example was built" >&2; exit 1; }
 declare -A kit_servers=([epoll]="$kit/epoll_echo {PORT}" [asio_cb]="$kit/asio_cb_echo {PORT}"
   [asio_coro]="$kit/asio_coro_echo {PORT}" [uv]="$kit/uv_echo {PORT}"
-  [node]="node $kit/node_echo.js {PORT}")
+  [node]="node $kit_src/node_echo.js {PORT}")
 for name in ${BASELINES:-epoll asio_cb asio_coro uv node}; do
   [[ -n ${kit_servers[$name]:-} ]] || { echo "run.sh: unknown baseline '$name'" >&2; exit 2; }
-  servers+=("$name=${kit_servers[$name]}")
+  exe=${kit_servers[$name]%% *}
+  [[ $exe == node ]] && exe=$(command -v node || echo node)
+  if [[ -x $exe ]]; then
+    servers+=("$name=${kit_servers[$name]}")
+  else
+    echo "(no $exe: $name left out; the kit's make says which headers were missing)"
+  fi
 done
 
 free_port() {  # first port >= $1 nobody listens on
@@ -179,8 +171,8 @@ printf '   %s\n' "${servers[@]}"
 
 # ---- (d) echo ------------------------------------------------------------------------------
 echo_port=$(free_port "$port")
-step "echo: ping-pong and streaming (kit run.sh -P $pin -r $rounds, port $echo_port)"
-bash "$kit/run.sh" -t echo -P "$pin" -r "$rounds" -d "$dur" -w "$warm" -m "$cells" -M 0 \
+step "echo: ping-pong (kit/run.sh -P $pin -r $rounds, port $echo_port)"
+bash "$kit_src/run.sh" -B "$kit" -t echo -P "$pin" -r "$rounds" -d "$dur" -w "$warm" -m "$cells" -M 0 \
   -p "$echo_port" -o "$raw" "${servers[@]}" 2>&1 |
   awk '/^kind=echo/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
                       printf "   round %s %-14s %4s x %-5s  %7s rt/s  %6s us CPU/rt\n",
@@ -189,7 +181,7 @@ bash "$kit/run.sh" -t echo -P "$pin" -r "$rounds" -d "$dur" -w "$warm" -m "$cell
 
 if ((idle > 0)); then
   step "memory: $idle idle connections, $mem_rounds round(s)"
-  bash "$kit/run.sh" -t echo -P "$pin" -r "$mem_rounds" -m "" -M "$idle" \
+  bash "$kit_src/run.sh" -B "$kit" -t echo -P "$pin" -r "$mem_rounds" -m "" -M "$idle" \
     -p "$(free_port "$port")" -o "$raw" "${servers[@]}" 2>&1 |
     awk '/^kind=mem/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
                        printf "   round %s %-14s %s bytes/conn %s\n", v["round"], v["server"], v["per_conn_b"], v["error"]; fflush(); next }
@@ -200,11 +192,11 @@ fi
 http_raw=$outdir/http-$stamp.txt
 if ((has_http)); then
   http_port=$(free_port $((port + 80)))
-  step "http: wrk -t1 -c100 (kit run.sh -t http, port $http_port)"
-  bash "$kit/run.sh" -t http -P "$pin" -r "$rounds" -d "$dur" -w "$(awk -v w="$warm" 'BEGIN { printf "%d", w < 1 ? 1 : w + 0.5 }')" \
+  step "http: wrk -t1 -c100 (kit/run.sh -t http, port $http_port)"
+  bash "$kit_src/run.sh" -B "$kit" -t http -P "$pin" -r "$rounds" -d "$dur" -w "$(awk -v w="$warm" 'BEGIN { printf "%d", w < 1 ? 1 : w + 0.5 }')" \
     -c 100 -p "$http_port" -o "$http_raw" \
     "netco_http=$root/$build/examples/http_hello {PORT}" "epoll_http=$kit/epoll_http {PORT}" \
-    "asio_coro_http=$kit/asio_coro_http {PORT}" "node_http=node $kit/node_http.js {PORT}" 2>&1 |
+    "asio_coro_http=$kit/asio_coro_http {PORT}" "node_http=node $kit_src/node_http.js {PORT}" 2>&1 |
     awk '/^kind=http/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
                         printf "   round %s %-14s %8s req/s  %6s us CPU/req\n", v["round"], v["server"], v["rps"], v["srv_us_per_req"]; fflush(); next }
          { print "   " $0; fflush() }'
@@ -214,6 +206,11 @@ fi
 
 # ---- (f) summaries --------------------------------------------------------------------------
 step "summaries"
+case $pin in
+  same) pin_words="taskset: server and client on CPU 0" ;;
+  split) pin_words="taskset: server on CPU 1, client on CPU 0" ;;
+  *) pin_words="no pinning" ;;
+esac
 {
   echo "# netco echo benchmark, $stamp"
   echo
@@ -225,8 +222,8 @@ step "summaries"
   echo "- machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) vCPUs, Linux $(uname -r)," \
        "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
   echo "- netco $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- include examples 2>/dev/null || echo ' (with uncommitted changes)')," \
-       "$(g++ --version | head -n 1), meson buildtype=release; perf-kit built with its Makefile (-O2)"
-  echo "- kit run.sh -P $pin (taskset: server and client on CPU 0) -r $rounds -d $dur -w $warm;" \
+       "$(g++ --version | head -n 1), meson buildtype=release; the kit built with benchmarks/kit/Makefile (-O2)"
+  echo "- kit/run.sh -P $pin ($pin_words) -r $rounds -d $dur -w $warm;" \
        "Node $(node --version 2>/dev/null || echo '?')"
   echo "- ratios: server / epoll (rt/s: higher is better; server CPU per round trip: lower is better)"
   echo "- raw data: \`$(basename "$raw")\`; CSV: \`$(basename "$csv")\`"
@@ -234,8 +231,8 @@ step "summaries"
   echo "### at a glance: server CPU per round trip / epoll's (rt/s / epoll's); memory per idle connection"
   echo
   python3 benchmarks/results_csv.py --compact "$raw"
-  python3 "$kit/summarize.py" -b epoll "$raw"
-  if [[ -s $http_raw ]]; then python3 "$kit/summarize.py" -b epoll_http "$http_raw"; fi
+  python3 "$kit_src/summarize.py" -b epoll "$raw"
+  if [[ -s $http_raw ]]; then python3 "$kit_src/summarize.py" -b epoll_http "$http_raw"; fi
 } >"$md"
 csv_inputs=("$raw"); [[ -s $http_raw ]] && csv_inputs+=("$http_raw")
 python3 benchmarks/results_csv.py -o "$csv" "${csv_inputs[@]}"

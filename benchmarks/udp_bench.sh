@@ -2,7 +2,7 @@
 # benchmarks/udp_bench.sh: UDP round trips per second of netco (udp coroutine layer, dgram
 # facade) against raw C echo loops (blocking recvfrom/sendto; epoll), in the same run: ROUNDS
 # rounds, the four servers interleaved in each, server and client both pinned to CPU 0 (the
-# perf-kit's -P same). Prints each run, then the medians and the ratios to raw and to epoll.
+# load kit's -P same, benchmarks/kit/run.sh). Prints each run, then the medians and the ratios to raw and to epoll.
 # usage: benchmarks/udp_bench.sh [ROUNDS=5] [SECONDS=3] [SIZE=64]
 # Env: BUILD (default build-dgram-bench: a release build of udp_pingpong.cpp), CXX (g++-12).
 set -eu

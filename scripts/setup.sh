@@ -2,7 +2,7 @@
 # scripts/setup.sh: installs what netco needs to build, test and lint (Debian 12 / apt-get).
 # Idempotent and fast: asks dpkg first and runs apt-get only for what is missing.
 #   scripts/setup.sh           compilers, Asio, doctest, meson, cmake, sanitizer runtimes, tools
-#   scripts/setup.sh --bench   also libuv and wrk, for the load benchmarks
+#   scripts/setup.sh --bench   also what the load benchmarks (benchmarks/run.sh, benchmarks/kit) use
 set -euo pipefail
 
 want=(g++ clang-14 libclang-rt-14-dev libasio-dev doctest-dev meson ninja-build libbenchmark-dev
@@ -10,7 +10,10 @@ want=(g++ clang-14 libclang-rt-14-dev libasio-dev doctest-dev meson ninja-build 
 want+=(liburing-dev)  # meson -Dio_uring=enabled (the loop on io_uring; CI section "uring")
 for arg in "$@"; do
   case "$arg" in
-    --bench) want+=(libuv1-dev wrk) ;;
+    # the kit's baselines (libuv, Boost.Beast headers; nginx is above), its drivers (make, wrk,
+    # openssl s_time, taskset, ss, ps, /usr/bin/time) and profile.sh's perf, strace, valgrind
+    --bench) want+=(make libuv1-dev libboost1.81-dev wrk openssl util-linux iproute2 procps time
+                    linux-perf strace valgrind) ;;
     -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac

@@ -2,14 +2,14 @@
 # benchmarks/compile/measure.sh: what including netco costs a user's build. Compiles each
 # translation unit (-c, -O2, -std=c++20) with g++ and clang++-14 under /usr/bin/time -v, REPS
 # times, and prints the median wall time, CPU time (user + sys) and peak memory (RSS) of the
-# compiler, with ratios to the perf-kit's Asio coroutine echo server compiled the same way.
+# compiler, with ratios to the load kit's Asio coroutine echo server compiled the same way.
 #
 #   benchmarks/compile/measure.sh [-r REPS] [-o OUT.md] [--quick] [--no-variants]
 #
 # Units: examples/echo_server.cpp, examples/echo_events.cpp and examples/http_hello.cpp (those
-# that exist), a file that only includes <netco/netco.hpp>, and the kit's asio_coro_echo.cpp
+# that exist), a file that only includes <netco/netco.hpp>, and benchmarks/kit's asio_coro_echo.cpp
 # (the baseline) and asio_cb_echo.cpp. CPU time is the steadier figure on a busy machine.
-# Environment: PERF_KIT (default ../shared/perf-kit), COMPILERS (default "g++ clang++-14").
+# Environment: KIT_SRC (default benchmarks/kit), COMPILERS (default "g++ clang++-14").
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -26,7 +26,7 @@ while (($#)); do
   esac
   shift
 done
-kit=${PERF_KIT:-$root/../shared/perf-kit}
+kit=${KIT_SRC:-$root/benchmarks/kit}
 compilers=${COMPILERS:-"g++ clang++-14"}
 [[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
