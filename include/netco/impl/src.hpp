@@ -17,3 +17,9 @@
 
 // netco's own out-of-line code (the net layer), declared with NETCO_DECL elsewhere.
 #include "netco/impl/net.ipp"
+
+// The WebSocket protocol core (netco/ws/*.hpp): no Asio, no I/O.
+#include "netco/impl/ws_codec.ipp"
+#include "netco/impl/ws_deflate.ipp"
+#include "netco/impl/ws_frame.ipp"
+#include "netco/impl/ws_handshake.ipp"
