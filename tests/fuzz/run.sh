@@ -8,6 +8,10 @@
 #   decoder        the set_encoding() decoder (utf8, hex, base64...)   corpus/decoder
 #   server_stream  an http::server over socketpairs, random bytes,     corpus/server_stream
 #                  splits, half-closes and resets
+#   ws_receiver    the WebSocket receiver, both roles, deflate or not, corpus/ws_receiver
+#                  random splits and sender round trips
+#   ws_extensions  Sec-WebSocket-Extensions/-Protocol parsing and      corpus/ws_extensions
+#                  permessage-deflate negotiation
 # New inputs go to $BUILD_DIR/fuzz-corpus/<corpus>, crashes to $BUILD_DIR/fuzz-artifacts, logs
 # to $BUILD_DIR/fuzz-logs (with "all"); JOBS=n runs one target as n processes (-fork). With "all", one line
 # per target ends the output: "fuzz TARGET: PASS (N runs in S s)" or "fuzz TARGET: FAIL ...".
@@ -19,7 +23,7 @@ case $target in
 esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build-fuzz}
-all="http_parser chunked decoder server_stream"
+all="http_parser chunked decoder server_stream ws_receiver ws_extensions"
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang-14 CXX=clang++-14 meson setup "$build" "$root" -Dfuzz=true -Dexamples=false \
@@ -44,6 +48,8 @@ fuzz() {
     chunked) dict=http.dict max_len=8192 ;;
     decoder) max_len=1024 ;;
     server_stream) dict=http.dict max_len=2048 ;;
+    ws_receiver) max_len=8192 ;;
+    ws_extensions) dict=ws.dict max_len=512 ;;
   esac
   mkdir -p "$build/fuzz-corpus/$corpus"
   set -- "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 \

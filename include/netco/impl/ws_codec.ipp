@@ -184,11 +184,13 @@ NETCO_DECL std::size_t receiver::frame_piece(buffer& chunk, std::size_t pos, boo
         done += step;
       }
     }
+    // The text inflated before a zlib error is checked first: whichever of the two comes
+    // first in the message is reported, however the input was split.
+    if (!check_text()) return pos + n;
     if (ec) {
       fail(static_cast<errc>(ec.value()));
       return pos + n;
     }
-    if (!check_text()) return pos + n;
 #else
     (void)writable;  // compressed_ is never set without zlib
 #endif
@@ -215,9 +217,9 @@ NETCO_DECL void receiver::deliver_message() {
   // for an empty message would otherwise leave half a block in it).
   if (compressed_ && wire_size_ != 0) {
     if (!inflate_) inflate_ = std::make_unique<inflate_state>(inflate_window_, inflate_reset_);
-    if (std::error_code ec = inflate_->stream.decompress({}, true, message_, limit()))
-      return fail(static_cast<errc>(ec.value()));
+    const std::error_code ec = inflate_->stream.decompress({}, true, message_, limit());
     if (!check_text()) return;
+    if (ec) return fail(static_cast<errc>(ec.value()));
   }
 #endif
   if (!binary_ && !options_.skip_utf8_validation && !utf8_.finish())
