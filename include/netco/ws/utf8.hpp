@@ -13,88 +13,88 @@ namespace netco::detail {
 // (80-BF); 4 after E0 (next A0-BF: no overlongs); 5 after ED (next 80-9F: no surrogates);
 // 6 after F0 (next 90-BF: no overlongs); 7 after F4 (next 80-8F: nothing past U+10FFFF);
 // 8 reject, for good.
-inline constexpr std::uint8_t utf8_accept = 0;
-inline constexpr std::uint8_t utf8_reject = 8;
-inline constexpr std::size_t utf8_states = 9;
+inline constexpr std::uint8_t ws_utf8_accept = 0;
+inline constexpr std::uint8_t ws_utf8_reject = 8;
+inline constexpr std::size_t ws_utf8_states = 9;
 // Byte classes.
-inline constexpr std::uint8_t u8c_ascii = 0;     // 00-7F
-inline constexpr std::uint8_t u8c_cont_lo = 1;   // 80-8F
-inline constexpr std::uint8_t u8c_cont_mid = 2;  // 90-9F
-inline constexpr std::uint8_t u8c_cont_hi = 3;   // A0-BF
-inline constexpr std::uint8_t u8c_bad = 4;       // C0-C1, F5-FF: never in UTF-8
-inline constexpr std::uint8_t u8c_lead2 = 5;     // C2-DF
-inline constexpr std::uint8_t u8c_e0 = 6;
-inline constexpr std::uint8_t u8c_lead3 = 7;  // E1-EC, EE-EF
-inline constexpr std::uint8_t u8c_ed = 8;
-inline constexpr std::uint8_t u8c_f0 = 9;
-inline constexpr std::uint8_t u8c_lead4 = 10;  // F1-F3
-inline constexpr std::uint8_t u8c_f4 = 11;
-inline constexpr std::size_t u8c_classes = 12;
+inline constexpr std::uint8_t ws_u8c_ascii = 0;     // 00-7F
+inline constexpr std::uint8_t ws_u8c_cont_lo = 1;   // 80-8F
+inline constexpr std::uint8_t ws_u8c_cont_mid = 2;  // 90-9F
+inline constexpr std::uint8_t ws_u8c_cont_hi = 3;   // A0-BF
+inline constexpr std::uint8_t ws_u8c_bad = 4;       // C0-C1, F5-FF: never in UTF-8
+inline constexpr std::uint8_t ws_u8c_lead2 = 5;     // C2-DF
+inline constexpr std::uint8_t ws_u8c_e0 = 6;
+inline constexpr std::uint8_t ws_u8c_lead3 = 7;  // E1-EC, EE-EF
+inline constexpr std::uint8_t ws_u8c_ed = 8;
+inline constexpr std::uint8_t ws_u8c_f0 = 9;
+inline constexpr std::uint8_t ws_u8c_lead4 = 10;  // F1-F3
+inline constexpr std::uint8_t ws_u8c_f4 = 11;
+inline constexpr std::size_t ws_u8c_classes = 12;
 
-consteval std::array<std::uint8_t, 256> make_utf8_classes() {
+consteval std::array<std::uint8_t, 256> ws_make_utf8_classes() {
   std::array<std::uint8_t, 256> t{};
   for (int c = 0; c < 256; ++c) {
-    std::uint8_t k = u8c_bad;
+    std::uint8_t k = ws_u8c_bad;
     if (c < 0x80)
-      k = u8c_ascii;
+      k = ws_u8c_ascii;
     else if (c < 0x90)
-      k = u8c_cont_lo;
+      k = ws_u8c_cont_lo;
     else if (c < 0xa0)
-      k = u8c_cont_mid;
+      k = ws_u8c_cont_mid;
     else if (c < 0xc0)
-      k = u8c_cont_hi;
+      k = ws_u8c_cont_hi;
     else if (c < 0xc2)
-      k = u8c_bad;
+      k = ws_u8c_bad;
     else if (c < 0xe0)
-      k = u8c_lead2;
+      k = ws_u8c_lead2;
     else if (c == 0xe0)
-      k = u8c_e0;
+      k = ws_u8c_e0;
     else if (c == 0xed)
-      k = u8c_ed;
+      k = ws_u8c_ed;
     else if (c < 0xf0)
-      k = u8c_lead3;
+      k = ws_u8c_lead3;
     else if (c == 0xf0)
-      k = u8c_f0;
+      k = ws_u8c_f0;
     else if (c < 0xf4)
-      k = u8c_lead4;
+      k = ws_u8c_lead4;
     else if (c == 0xf4)
-      k = u8c_f4;
+      k = ws_u8c_f4;
     t[static_cast<std::size_t>(c)] = k;
   }
   return t;
 }
 
-consteval std::array<std::uint8_t, utf8_states * u8c_classes> make_utf8_transitions() {
-  std::array<std::uint8_t, utf8_states * u8c_classes> t{};
-  for (auto& s : t) s = utf8_reject;
+consteval std::array<std::uint8_t, ws_utf8_states * ws_u8c_classes> ws_make_utf8_transitions() {
+  std::array<std::uint8_t, ws_utf8_states * ws_u8c_classes> t{};
+  for (auto& s : t) s = ws_utf8_reject;
   auto set = [&](std::size_t state, std::uint8_t cls, int next) {
-    t[state * u8c_classes + cls] = static_cast<std::uint8_t>(next);
+    t[state * ws_u8c_classes + cls] = static_cast<std::uint8_t>(next);
   };
-  set(0, u8c_ascii, 0);
-  set(0, u8c_lead2, 1);
-  set(0, u8c_lead3, 2);
-  set(0, u8c_lead4, 3);
-  set(0, u8c_e0, 4);
-  set(0, u8c_ed, 5);
-  set(0, u8c_f0, 6);
-  set(0, u8c_f4, 7);
-  for (std::uint8_t cont : {u8c_cont_lo, u8c_cont_mid, u8c_cont_hi}) {
+  set(0, ws_u8c_ascii, 0);
+  set(0, ws_u8c_lead2, 1);
+  set(0, ws_u8c_lead3, 2);
+  set(0, ws_u8c_lead4, 3);
+  set(0, ws_u8c_e0, 4);
+  set(0, ws_u8c_ed, 5);
+  set(0, ws_u8c_f0, 6);
+  set(0, ws_u8c_f4, 7);
+  for (std::uint8_t cont : {ws_u8c_cont_lo, ws_u8c_cont_mid, ws_u8c_cont_hi}) {
     set(1, cont, 0);
     set(2, cont, 1);
     set(3, cont, 2);
   }
-  set(4, u8c_cont_hi, 1);
-  set(5, u8c_cont_lo, 1);
-  set(5, u8c_cont_mid, 1);
-  set(6, u8c_cont_mid, 2);
-  set(6, u8c_cont_hi, 2);
-  set(7, u8c_cont_lo, 2);
+  set(4, ws_u8c_cont_hi, 1);
+  set(5, ws_u8c_cont_lo, 1);
+  set(5, ws_u8c_cont_mid, 1);
+  set(6, ws_u8c_cont_mid, 2);
+  set(6, ws_u8c_cont_hi, 2);
+  set(7, ws_u8c_cont_lo, 2);
   return t;
 }
 
-inline constexpr std::array<std::uint8_t, 256> utf8_classes = make_utf8_classes();
-inline constexpr std::array<std::uint8_t, utf8_states* u8c_classes> utf8_transitions =
-    make_utf8_transitions();
+inline constexpr std::array<std::uint8_t, 256> ws_utf8_classes = ws_make_utf8_classes();
+inline constexpr std::array<std::uint8_t, ws_utf8_states* ws_u8c_classes> ws_utf8_transitions =
+    ws_make_utf8_transitions();
 }  // namespace netco::detail
 
 namespace netco::ws {
@@ -110,9 +110,9 @@ class utf8_validator {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     const auto* end = p + bytes.size();
     std::uint8_t s = state_;
-    if (s == detail::utf8_reject) return false;
+    if (s == detail::ws_utf8_reject) return false;
     while (p < end) {
-      if (s == detail::utf8_accept) {
+      if (s == detail::ws_utf8_accept) {
         // ASCII fast path: 16 bytes per step while no byte has its top bit set.
         constexpr std::uint64_t high = 0x8080808080808080ull;
         while (end - p >= 16) {
@@ -125,8 +125,8 @@ class utf8_validator {
         while (p < end && *p < 0x80) ++p;
         if (p == end) break;
       }
-      s = detail::utf8_transitions[s * detail::u8c_classes + detail::utf8_classes[*p]];
-      if (s == detail::utf8_reject) {
+      s = detail::ws_utf8_transitions[s * detail::ws_u8c_classes + detail::ws_utf8_classes[*p]];
+      if (s == detail::ws_utf8_reject) {
         state_ = s;
         return false;
       }
@@ -141,16 +141,16 @@ class utf8_validator {
   /// True when everything fed is valid and complete (no code point left open); then resets,
   /// ready for the next message.
   bool finish() noexcept {
-    return std::exchange(state_, detail::utf8_accept) == detail::utf8_accept;
+    return std::exchange(state_, detail::ws_utf8_accept) == detail::ws_utf8_accept;
   }
   /// True when the input so far can no longer be valid.
-  bool failed() const noexcept { return state_ == detail::utf8_reject; }
+  bool failed() const noexcept { return state_ == detail::ws_utf8_reject; }
   /// True when no code point is open (the bytes so far end on a boundary).
-  bool at_boundary() const noexcept { return state_ == detail::utf8_accept; }
-  void reset() noexcept { state_ = detail::utf8_accept; }
+  bool at_boundary() const noexcept { return state_ == detail::ws_utf8_accept; }
+  void reset() noexcept { state_ = detail::ws_utf8_accept; }
 
  private:
-  std::uint8_t state_ = detail::utf8_accept;
+  std::uint8_t state_ = detail::ws_utf8_accept;
 };
 
 /// Whether bytes are complete, valid UTF-8 (RFC 3629).
