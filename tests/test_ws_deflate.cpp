@@ -29,6 +29,12 @@ std::error_code answer(std::string_view header, const deflate_options& o,
   return accept_deflate_response(offers(header), o, out);
 }
 
+}  // namespace
+
+#if defined(NETCO_HAS_ZLIB)
+
+namespace {
+
 std::span<const std::byte> as_bytes(std::string_view s) {
   return std::as_bytes(std::span(s.data(), s.size()));
 }
@@ -38,8 +44,6 @@ std::string text(ws_growable_buffer& b) {
 }
 
 }  // namespace
-
-#if defined(NETCO_HAS_ZLIB)
 
 TEST_CASE("server: the default offer of a browser or ws is accepted as is") {
   auto a = negotiate("permessage-deflate; client_max_window_bits");

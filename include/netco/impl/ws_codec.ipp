@@ -21,6 +21,9 @@ struct receiver::inflate_state {
 struct receiver::inflate_state {};
 #endif
 
+NETCO_DECL receiver::receiver(receiver_handler& handler, receiver_options options) noexcept
+    : handler_(handler), options_(options) {}
+
 NETCO_DECL receiver::~receiver() = default;
 
 NETCO_DECL void receiver::enable_deflate(const deflate_params& params) {
@@ -297,6 +300,8 @@ struct sender::deflate_state {
 #else
 struct sender::deflate_state {};
 #endif
+
+NETCO_DECL sender::sender(ws::role role) noexcept : role_(role) {}
 
 NETCO_DECL sender::~sender() = default;
 

@@ -70,8 +70,9 @@ class receiver_handler {
 /// one buffer, reused for the next message once the application lets go of it.
 class receiver {
  public:
-  explicit receiver(receiver_handler& handler, receiver_options options = {}) noexcept
-      : handler_(handler), options_(options) {}
+  // NOTE: out of line, like the destructor: an inline constructor would instantiate
+  // unique_ptr<inflate_state>'s deleter where the type is incomplete (separate compilation).
+  NETCO_DECL explicit receiver(receiver_handler& handler, receiver_options options = {}) noexcept;
   receiver(const receiver&) = delete;
   receiver& operator=(const receiver&) = delete;
   NETCO_DECL ~receiver();
@@ -156,7 +157,7 @@ struct outgoing_frame {
 /// options.threshold bytes are compressed.
 class sender {
  public:
-  explicit sender(ws::role role) noexcept : role_(role) {}
+  NETCO_DECL explicit sender(ws::role role) noexcept;  // out of line: see receiver's
   sender(const sender&) = delete;
   sender& operator=(const sender&) = delete;
   NETCO_DECL ~sender();
@@ -192,7 +193,7 @@ class sender {
 
   ws::role role_;
   bool in_message_ = false;
-  bool compressing_ = false;
+  [[maybe_unused]] bool compressing_ = false;  // the message is compressed (zlib builds only)
   detail::ws_growable_buffer scratch_;
   std::unique_ptr<deflate_state> deflate_;
 };
