@@ -9,6 +9,10 @@
 #   server_stream  an http::server over socketpairs, random bytes,     corpus/server_stream
 #                  splits, half-closes and resets
 #   url            netco::url: idempotence, with a base, setters       corpus/url
+#   ws_receiver    the WebSocket receiver, both roles, deflate or not, corpus/ws_receiver
+#                  random splits and sender round trips
+#   ws_extensions  Sec-WebSocket-Extensions/-Protocol parsing and      corpus/ws_extensions
+#                  permessage-deflate negotiation
 # New inputs go to $BUILD_DIR/fuzz-corpus/<corpus>, crashes to $BUILD_DIR/fuzz-artifacts, logs
 # to $BUILD_DIR/fuzz-logs (with "all"); JOBS=n runs one target as n processes (-fork). With "all", one line
 # per target ends the output: "fuzz TARGET: PASS (N runs in S s)" or "fuzz TARGET: FAIL ...".
@@ -20,7 +24,7 @@ case $target in
 esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build-fuzz}
-all="http_parser chunked decoder server_stream url"
+all="http_parser chunked decoder server_stream url ws_receiver ws_extensions"
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang-14 CXX=clang++-14 meson setup "$build" "$root" -Dfuzz=true -Dexamples=false \
@@ -46,6 +50,8 @@ fuzz() {
     decoder) max_len=1024 ;;
     server_stream) dict=http.dict max_len=2048 ;;
     url) dict=url.dict max_len=512 ;;
+    ws_receiver) max_len=8192 ;;
+    ws_extensions) dict=ws.dict max_len=512 ;;
   esac
   mkdir -p "$build/fuzz-corpus/$corpus"
   set -- "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 \

@@ -32,3 +32,9 @@
 #include "netco/impl/worker_pool.ipp"
 #include "netco/impl/url.ipp"
 #include "netco/impl/timers.ipp"
+
+// The WebSocket protocol core (netco/ws/*.hpp): no Asio, no I/O.
+#include "netco/impl/ws_codec.ipp"
+#include "netco/impl/ws_deflate.ipp"
+#include "netco/impl/ws_frame.ipp"
+#include "netco/impl/ws_handshake.ipp"
