@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "netco/error.hpp"
@@ -717,22 +716,34 @@ TEST_CASE("ticket keys: get/set share tickets between contexts; rotation keeps o
   CHECK_THROWS_AS(server_context({.ticket_keys = std::vector<std::byte>(47)}), std::system_error);
 
   // Automatic rotation (random keys, every session_timeout): the next ticket after it uses new
-  // keys, and a ticket of the previous ones still resumes (and is renewed).
-  auto rot = server_context({.session_timeout = std::chrono::seconds(2)});
+  // keys, and a ticket of the previous ones still resumes (and is renewed), until they are
+  // two periods old. The keys' clock jumps ahead instead of the test waiting.
+  auto rot = server_context({.session_timeout = std::chrono::seconds(100)});
   auto before = rot.get_ticket_keys();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  netco::detail::tls_advance_ticket_clock(rot, std::chrono::seconds(99));
   tls_pair r1 = make_pair(rot, cctx);
   REQUIRE(r1.handshake().ok());
-  buffer old_session = session_after_round_trip(r1);  // valid for 2 s from here
+  buffer old_session = session_after_round_trip(r1);
   CHECK(rot.get_ticket_keys() == before);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // past the keys' 2 s
+  netco::detail::tls_advance_ticket_clock(rot, std::chrono::seconds(2));
   tls_pair r2 = make_pair(rot, cctx);
   REQUIRE(r2.handshake().ok());
-  session_after_round_trip(r2);
-  CHECK(rot.get_ticket_keys() != before);
+  buffer new_session = session_after_round_trip(r2);
+  auto after = rot.get_ticket_keys();
+  CHECK(after != before);
   tls_pair r3 = make_pair(rot, cctx, {.session = old_session});
   REQUIRE(r3.handshake().ok());
   CHECK(r3.client.is_session_reused());
+  CHECK(rot.get_ticket_keys() == after);  // no second rotation
+
+  // Past the previous keys' last tickets: they no longer resume; the current ones still do.
+  netco::detail::tls_advance_ticket_clock(rot, std::chrono::seconds(101));
+  tls_pair r4 = make_pair(rot, cctx, {.session = old_session});
+  REQUIRE(r4.handshake().ok());
+  CHECK_FALSE(r4.client.is_session_reused());
+  tls_pair r5 = make_pair(rot, cctx, {.session = new_session});
+  REQUIRE(r5.handshake().ok());
+  CHECK(r5.client.is_session_reused());
 }
 
 TEST_CASE("misuse: data before the handshake, after close_notify, from callbacks") {

@@ -3,8 +3,15 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <stdlib.h>    // mkdtemp
+#include <sys/wait.h>  // WIFEXITED
+
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -56,6 +63,59 @@ struct tls_pki {
     return p;
   }
 };
+
+/// A fresh directory under TMPDIR, removed with the object.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "netco-tls-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  /// Writes text to name in the directory; its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    std::filesystem::path file = path / name;
+    std::ofstream(file, std::ios::binary) << text;
+    return file.string();
+  }
+};
+
+/// A program the meson test found (NETCO_TEST_OPENSSL, NETCO_TEST_NODE), or "" when absent.
+inline std::string test_tool(const char* env) {
+  const char* p = std::getenv(env);
+  return p ? p : "";
+}
+
+/// Runs a shell command line (under `timeout`, so a stuck tool fails instead of hanging);
+/// its exit status and what it printed (stdout and stderr).
+struct tool_result {
+  int status = -1;
+  std::string output;
+};
+inline tool_result run_tool(const std::string& command) {
+  tool_result r;
+  std::FILE* p = ::popen(("timeout 60 " + command + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char chunk[4096];
+  std::size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, p)) > 0) r.output.append(chunk, n);
+  int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+/// A shell word for s.
+inline std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
 
 /// How ciphertext is cut between the engines.
 enum class chunking { whole, random, byte };

@@ -54,6 +54,10 @@ struct tls_context_state {
   std::chrono::steady_clock::time_point ticket_since{};
   std::chrono::steady_clock::time_point ticket_previous_until{};
   std::chrono::seconds lifetime{300};
+  std::chrono::seconds ticket_clock_offset{0};  // tls_advance_ticket_clock(): tests only
+  std::chrono::steady_clock::time_point ticket_now() const {
+    return std::chrono::steady_clock::now() + ticket_clock_offset;
+  }
   EVP_CIPHER* ticket_cipher = nullptr;  // fetched once: OpenSSL 3.0's implicit fetch is slow
 
   // The server's session-ID cache (TLS 1.2 resumption without tickets), oldest first.
@@ -348,7 +352,7 @@ NETCO_DECL int tls_ticket_key_callback(SSL* ssl, unsigned char* name, unsigned c
   int result = 1;
   {
     std::lock_guard lock(st.ticket_mutex);
-    auto now = std::chrono::steady_clock::now();
+    auto now = st.ticket_now();
     if (encrypt) {
       if (st.ticket_auto_rotate && now - st.ticket_since >= st.lifetime) {
         tls_ticket_key next;
@@ -610,7 +614,7 @@ class tls_context_builder {
     } else if (!tls_random_ticket_key(st_.ticket_current)) {
       return fail("ticket_keys (RAND_bytes)");
     }
-    st_.ticket_since = std::chrono::steady_clock::now();
+    st_.ticket_since = st_.ticket_now();
     SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_key_callback);
     return {};
   }
@@ -717,7 +721,7 @@ NETCO_DECL void secure_context::set_ticket_keys(std::span<const std::byte> keys,
   OPENSSL_cleanse(&state_->ticket_previous, sizeof state_->ticket_previous);
   state_->ticket_has_previous = false;
   state_->ticket_auto_rotate = false;
-  state_->ticket_since = std::chrono::steady_clock::now();
+  state_->ticket_since = state_->ticket_now();
 }
 
 NETCO_DECL void secure_context::set_ticket_keys(std::span<const std::byte> keys) const {
@@ -725,6 +729,20 @@ NETCO_DECL void secure_context::set_ticket_keys(std::span<const std::byte> keys)
   set_ticket_keys(keys, ec);
   if (ec) throw std::system_error(ec, "tls::secure_context::set_ticket_keys");
 }
+
+}  // namespace netco::tls
+
+namespace netco::detail {
+
+NETCO_DECL void tls_advance_ticket_clock(const tls::secure_context& context,
+                                         std::chrono::seconds by) {
+  std::lock_guard lock(context.state()->ticket_mutex);
+  context.state()->ticket_clock_offset += by;
+}
+
+}  // namespace netco::detail
+
+namespace netco::tls {
 
 NETCO_DECL sni_table::sni_table() : state_(std::make_shared<detail::tls_sni_state>()) {}
 

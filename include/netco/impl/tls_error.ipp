@@ -3,6 +3,7 @@
 // NETCO_SEPARATE_COMPILATION
 #pragma once
 #include <openssl/err.h>       // ERR_GET_LIB, ERR_GET_REASON, ERR_reason_error_string
+#include <openssl/ssl.h>       // OPENSSL_init_ssl (the reason strings)
 #include <openssl/x509_vfy.h>  // X509_V_ERR_*, X509_verify_cert_error_string
 
 #include <cctype>  // toupper, isalnum
@@ -133,6 +134,10 @@ NETCO_DECL std::string tls_openssl_code(unsigned long err) {
 
 class tls_category_impl final : public std::error_category {
  public:
+  // The reason strings are loaded with libssl's first context; a message may come before one.
+  tls_category_impl() noexcept {
+    OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, nullptr);
+  }
   const char* name() const noexcept override { return "netco.tls"; }
   std::string message(int value) const override {
     if (value >= tls_openssl_base) {

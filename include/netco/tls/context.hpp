@@ -156,6 +156,9 @@ struct tls_counters_t {
   std::atomic<long> engines{0};
 };
 NETCO_DECL tls_counters_t& tls_counters() noexcept;
+/// Tests: the context's ticket key clock jumps ahead (the rotation without the wait).
+NETCO_DECL void tls_advance_ticket_clock(const tls::secure_context& context,
+                                         std::chrono::seconds by);
 }  // namespace netco::detail
 
 #if !defined(NETCO_SEPARATE_COMPILATION)
