@@ -162,10 +162,22 @@ struct tls_engine_state : tls_connection_base {
     return {};
   }
 
+  // Frees OpenSSL's record buffers when they hold nothing (OpenSSL refuses otherwise).
+  // NOTE: with SSL_MODE_RELEASE_BUFFERS, OpenSSL 3.0 frees its read buffer after application
+  // data only: a read that ends in want_read after post-handshake messages (a TLS 1.3
+  // client's session tickets) keeps 16.6 KiB until the next record. Freeing here keeps the
+  // mode's promise for idle connections.
+  bool free_buffers() noexcept {
+    bool freed = SSL_free_buffers(ssl) == 1;
+    buffer_block::release(std::exchange(spare, nullptr));
+    return freed;
+  }
+
   tls::read_result read_failure(int r) {
     int err = SSL_get_error(ssl, r);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
       ERR_clear_error();
+      if (context->release_buffers && input_bytes == 0) SSL_free_buffers(ssl);
       return {tls::read_status::want_read};
     }
     if (err == SSL_ERROR_ZERO_RETURN) {
@@ -383,6 +395,7 @@ NETCO_DECL handshake_result engine::handshake_step() {
   if (r == 1) {
     ERR_clear_error();
     if (auto ec = e.handshake_finished()) return {handshake_status::failed, ec};
+    if (e.context->release_buffers && e.input_bytes == 0) SSL_free_buffers(e.ssl);
     return {handshake_status::done};
   }
   int err = SSL_get_error(e.ssl, r);
@@ -482,6 +495,8 @@ NETCO_DECL void engine::close_notify() {
   SSL_shutdown(e.ssl);  // sends close_notify; never waits for the peer's
   ERR_clear_error();
 }
+
+NETCO_DECL bool engine::free_buffers() noexcept { return state_->free_buffers(); }
 
 NETCO_DECL bool engine::close_notify_sent() const noexcept { return state_->sent_close; }
 

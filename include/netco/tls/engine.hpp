@@ -138,6 +138,11 @@ class engine {
   /// Moves all pending ciphertext out as buffers (for a write queue), appended to out.
   NETCO_DECL void take_output(std::vector<buffer>& out);
 
+  /// Frees OpenSSL's record buffers and the engine's spare output block now: for a connection
+  /// gone idle when its context keeps them (release_buffers off). False when they hold data;
+  /// they come back with the next record.
+  NETCO_DECL bool free_buffers() noexcept;
+
   // ---- shutdown ----
   /// Queues our close_notify (once): we write no more, but may keep reading (a half-close,
   /// as Node's end() with allowHalfOpen). Never waits for the peer's. Node: tlsSocket.end()
