@@ -119,9 +119,11 @@ TEST_CASE("1 MiB each way in random write sizes over random and byte-sized ciphe
   auto sctx = server_context();
   auto cctx = client_context();
   std::mt19937 rng(7);
-  for (auto [cut, total] : {std::pair{chunking::random, std::size_t{1} << 20},
-                            std::pair{chunking::whole, std::size_t{1} << 20},
-                            std::pair{chunking::byte, std::size_t{64} << 10}}) {
+  for (auto [cut_binding, total] : {std::pair{chunking::random, std::size_t{1} << 20},
+                                    std::pair{chunking::whole, std::size_t{1} << 20},
+                                    std::pair{chunking::byte, std::size_t{64} << 10}}) {
+    // NOTE: a copy: clang 14 cannot capture a structured binding (CAPTURE is a lambda).
+    chunking cut = cut_binding;
     CAPTURE(static_cast<int>(cut));
     tls_pair p = make_pair(sctx, cctx);
     p.cut = cut;
