@@ -298,6 +298,9 @@ namespace netco::tls {
 
 NETCO_DECL engine::engine(std::unique_ptr<detail::tls_engine_state> state) noexcept
     : state_(std::move(state)) {}
+// NOTE: out of line, as the destructor: under NETCO_SEPARATE_COMPILATION the header never
+// sees tls_engine_state complete (the implicit cleanup would need its size).
+NETCO_DECL engine::engine() noexcept = default;
 NETCO_DECL engine::engine(engine&& other) noexcept = default;
 NETCO_DECL engine& engine::operator=(engine&& other) noexcept = default;
 NETCO_DECL engine::~engine() = default;

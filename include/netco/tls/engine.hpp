@@ -88,7 +88,7 @@ struct cipher_info {
 /// Node: the TLSWrap under a tls.TLSSocket
 class engine {
  public:
-  engine() noexcept;  ///< an empty engine: make one with client() or server()
+  NETCO_DECL engine() noexcept;  ///< an empty engine: make one with client() or server()
   NETCO_DECL engine(engine&& other) noexcept;
   NETCO_DECL engine& operator=(engine&& other) noexcept;
   NETCO_DECL ~engine();
@@ -188,11 +188,9 @@ class engine {
   NETCO_DECL ssl_st* native_handle() const noexcept;
 
  private:
-  explicit engine(std::unique_ptr<detail::tls_engine_state> state) noexcept;
+  NETCO_DECL explicit engine(std::unique_ptr<detail::tls_engine_state> state) noexcept;
   std::unique_ptr<detail::tls_engine_state> state_;
 };
-
-inline engine::engine() noexcept = default;
 
 }  // namespace netco::tls
 
