@@ -38,3 +38,13 @@
 #include "netco/impl/ws_deflate.ipp"
 #include "netco/impl/ws_frame.ipp"
 #include "netco/impl/ws_handshake.ipp"
+// The TLS layer (OpenSSL 3), only where the program links it: define NETCO_HAS_TLS for this
+// translation unit (meson's netco_separate_dep does when it found OpenSSL) and link -lssl
+// -lcrypto. Its headers declare, and never define, these under NETCO_SEPARATE_COMPILATION.
+#if defined(NETCO_HAS_TLS)
+#include "netco/impl/tls_certificate.ipp"
+#include "netco/impl/tls_context.ipp"
+#include "netco/impl/tls_engine.ipp"
+#include "netco/impl/tls_error.ipp"
+#include "netco/impl/tls_self_signed.ipp"
+#endif
