@@ -8,6 +8,7 @@ set -euo pipefail
 want=(g++ clang-14 libclang-rt-14-dev libasio-dev doctest-dev meson ninja-build libbenchmark-dev
       cmake pkg-config python3 curl clang-format-14 nginx)
 want+=(liburing-dev)  # meson -Dio_uring=enabled (the loop on io_uring; CI section "uring")
+want+=(libssl-dev openssl zlib1g-dev)  # TLS (-Dtls, OpenSSL 3) and permessage-deflate (-Dws_deflate)
 for arg in "$@"; do
   case "$arg" in
     # the kit's baselines (libuv, Boost.Beast headers; nginx is above), its drivers (make, wrk,

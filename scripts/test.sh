@@ -6,7 +6,10 @@
 #   3. tsan       clang-14 -O0, ThreadSanitizer: builds and runs only the suite 'threads'
 #   3b. uring     g++ -O1, -Dio_uring=enabled (Asio's io_uring backend): meson test; skipped
 #                 without liburing-dev or when io_uring_setup is refused
-#   4. format     clang-format-14 --dry-run -Werror over include/ examples/ tests/ benchmarks/
+#   3c. portable  g++ -DNETCO_PORTABLE_READS (reads through Asio's public API only): the net,
+#                 stream and http suites
+#   4. format     clang-format-14 --dry-run -Werror over include/ examples/ tests/ benchmarks/;
+#                 the generated docs (Node name table, include graph) match the headers
 #   5. install    meson install into a temp prefix; pkg-config, meson and CMake consumers
 #   6. fuzz       clang-14 libFuzzer + ASan/UBSan: every target in tests/fuzz for
 #                 NETCO_FUZZ_SECONDS (default 60) each, two at a time (about 2-3 minutes)
@@ -101,7 +104,7 @@ for t in info["tests"]:
 }
 
 # run_tests DIR SUITE [MESON-TEST-ARGS...]: meson test without rebuilding, on the tests of
-# SUITE ("" for all) whose programs were built (meson runs none when one is missing; those
+# SUITE ("" for all; ONLY="names" narrows it to those tests) whose programs were built (meson runs none when one is missing; those
 # count as failed). Adds the results to the counts, from meson's testlog.json: OK and
 # EXPECTEDFAIL pass, SKIP counts neither way.
 run_tests() {
@@ -109,6 +112,8 @@ run_tests() {
   shift 2
   local built=() missing=() state name rest
   while read -r state name rest; do
+    # ONLY="a b": just those tests (a section that builds a few suites of a full tree)
+    [[ -n ${ONLY:-} && " $ONLY " != *" $name "* ]] && continue
     if [[ $state == built ]]; then built+=("$name"); else missing+=("$name"); fi
   done < <(list_tests "$dir" "$suite")
   if ((${#missing[@]})); then
@@ -243,6 +248,19 @@ sys.exit(1 if fd < 0 else 0)'; then
   run_tests "$dir" ""
 }
 
+portable_section() {
+  section "portable: g++ -DNETCO_PORTABLE_READS (no Asio reactor internals)"
+  local dir=build-ci-portable
+  CC=gcc CXX=g++ configure "$dir" -Dwerror=true -Dwarning_level=3 -Dbuildtype=debugoptimized \
+    "-Dcpp_args=['-DNETCO_PORTABLE_READS']" -Dexamples=false -Dbenchmarks=disabled ||
+    { note_failure "$dir: meson setup"; return; }
+  local suites=(net net_alloc tcp local serve http http_alloc)
+  local targets=() t
+  for t in "${suites[@]}"; do targets+=("tests/test_$t"); done
+  build "$dir" "${targets[@]}" || note_failure "$dir: build"
+  ONLY="${suites[*]}" run_tests "$dir" ""
+}
+
 format_section() {
   section "format: clang-format-14 --dry-run -Werror"
   local dirs=() d
@@ -263,6 +281,14 @@ format_section() {
     echo "fix with: clang-format-14 -i $(awk '{print $2}' <<<"$bad" | paste -sd' ')"
     note_failure "format"
   fi
+  local script
+  for script in scripts/node_table.py scripts/include_graph.py; do
+    if python3 "$script" --check; then
+      passed=$((passed + 1))
+    else
+      note_failure "$script --check (run it to regenerate the docs)"
+    fi
+  done
 }
 
 install_section() {
@@ -302,7 +328,7 @@ fuzz_section() {
   ((bad)) && failures+=("fuzz: $(grep '^fuzz .*: FAIL' <<<"$out" | cut -d: -f1 | cut -c6- | paste -sd,)")
 }
 
-all_sections=(gcc asan tsan uring format install fuzz)
+all_sections=(gcc asan tsan uring portable format install fuzz)
 wanted=("$@")
 ((${#wanted[@]})) || wanted=("${all_sections[@]}")
 for s in "${wanted[@]}"; do

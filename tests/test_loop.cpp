@@ -152,14 +152,15 @@ TEST_CASE("a signal wait resumes with the signal number") {
 }
 
 TEST_CASE("a coroutine in transit to a loop keeps it alive until it arrives") {
-  netco::loop target;
+  netco::loop home, target;
   target.ref();
   target.unref();  // an exit check is now queued on target, ahead of the coroutine
   bool arrived = false;
-  netco_test::run([](netco::loop& to, bool& flag) -> netco::task<> {
-    co_await to.schedule();  // resumed by to.run() below, on this thread
+  netco::spawn(home, [](netco::loop& to, bool& flag) -> netco::task<> {
+    co_await to.schedule();  // resumed by target.run() below, on this thread
     flag = true;
   }(target, arrived));
+  home.run();    // runs the coroutine until it leaves for target
   target.run();  // the exit check runs first: it must see the coroutine on its way
   CHECK(arrived);
 }

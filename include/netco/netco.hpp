@@ -22,5 +22,6 @@
 #include "netco/timer.hpp"
 #include "netco/timers.hpp"
 #include "netco/udp.hpp"
+#include "netco/url.hpp"
 #include "netco/when_all.hpp"
 #include "netco/worker_pool.hpp"

@@ -192,33 +192,37 @@ NETCO_DECL bool is_cancellation(const std::exception_ptr& e) noexcept {
   return false;
 }
 
+// Named, not local to expire_job: a coroutine frame of a function defined in a header may not
+// hold types without linkage (GCC's -Wsubobject-linkage).
+struct job_timer_wait {
+  steady_timer& timer;
+  loop& owner;
+  std::error_code ec;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    owner.ref();
+    timer.async_wait([this, h](const std::error_code& e) {
+      ec = e;
+      loop* l = &owner;
+      h.resume();  // may destroy *this
+      l->unref();
+    });
+  }
+  std::error_code await_resume() const noexcept { return ec; }
+};
+struct job_timer_detach {
+  job_base* core;
+  steady_timer* timer;
+  ~job_timer_detach() {
+    if (core->timer_ == timer) core->timer_ = nullptr;
+  }
+};
+
 NETCO_DECL root_task expire_job(job_ref<job_base> ref, std::chrono::steady_clock::duration limit) {
   steady_timer timer(ref->owner().context(), limit);
-  struct wait {
-    steady_timer& timer;
-    loop& owner;
-    std::error_code ec;
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) {
-      owner.ref();
-      timer.async_wait([this, h](const std::error_code& e) {
-        ec = e;
-        loop* l = &owner;
-        h.resume();  // may destroy *this
-        l->unref();
-      });
-    }
-    std::error_code await_resume() const noexcept { return ec; }
-  };
-  struct detach {
-    job_base* core;
-    steady_timer* timer;
-    ~detach() {
-      if (core->timer_ == timer) core->timer_ = nullptr;
-    }
-  } guard{ref.get(), &timer};
+  job_timer_detach guard{ref.get(), &timer};
   ref->timer_ = &timer;
-  const std::error_code ec = co_await wait{timer, ref->owner(), {}};
+  const std::error_code ec = co_await job_timer_wait{timer, ref->owner(), {}};
   if (!ec && !ref->settled()) ref->abandon(std::make_error_code(std::errc::timed_out));
 }
 
