@@ -2,15 +2,23 @@
 #pragma once
 #include <sys/socket.h>  // MSG_NOSIGNAL / SO_NOSIGPIPE: whether sends can raise SIGPIPE
 
+#if defined(__GNUG__)
+#include <cxxabi.h>  // __cxa_demangle: the type of an uncaught exception, readable
+#endif
+
 #include <atomic>      // atomic: references held from other threads (schedule())
 #include <coroutine>   // coroutine_handle
 #include <csignal>     // signal, SIGPIPE: only where sends cannot be told not to raise it
 #include <cstddef>     // byte, size_t
 #include <cstdint>     // uint64_t
+#include <cstdio>      // fprintf: an uncaught failure's message
+#include <cstdlib>     // exit, free
 #include <exception>   // exception_ptr
 #include <functional>  // function (error handler; set rarely, never called on the hot path)
 #include <memory>      // unique_ptr: the scratch buffer
 #include <span>        // span
+#include <string>      // string: an uncaught failure's type and message
+#include <typeinfo>    // typeid: an uncaught exception's type
 #include <utility>     // exchange, forward
 
 #include "netco/detail/asio.hpp"
@@ -272,8 +280,45 @@ class loop {
   std::unique_ptr<std::byte[]> scratch_;
 };
 
-/// Runs the calling thread's default loop until nothing keeps it alive (Node's exit rule).
-inline void run() { loop::current().run(); }
+namespace detail {
+/// What Node's process does with an uncaught exception: its type and message on stderr, then
+/// exit code 1 (not an abort).
+[[noreturn]] inline void exit_uncaught(std::exception_ptr e) noexcept {
+  std::string type = "exception", what;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    what = x.what();
+    type = typeid(x).name();
+  } catch (...) {
+  }
+#if defined(__GNUG__)
+  int status = 0;
+  if (char* readable = abi::__cxa_demangle(type.c_str(), nullptr, nullptr, &status)) {
+    type = readable;
+    std::free(readable);
+  }
+#endif
+  std::fprintf(stderr,
+               "Uncaught %s: %s\n    (netco::run() ends the process, as Node does; "
+               "loop::set_error_handler() handles failures instead)\n",
+               type.c_str(), what.c_str());
+  std::fflush(stderr);
+  std::exit(1);
+}
+}  // namespace detail
+
+/// Runs the calling thread's default loop until nothing keeps it alive (Node's exit rule). A
+/// failure nothing handled (what a spawned task or a listener let out, an "error" without a
+/// listener) ends the process as in Node: "Uncaught TYPE: message" on stderr, exit code 1.
+/// loop::current().run() rethrows it instead.
+inline void run() {
+  try {
+    loop::current().run();
+  } catch (...) {
+    detail::exit_uncaught(std::current_exception());
+  }
+}
 
 namespace detail {
 /// Runs fn on a later turn of l, keeping l alive until then (Node's process.nextTick). An
