@@ -456,7 +456,8 @@ inline max_listeners_warning_fn& max_listeners_warning_handler() noexcept {
 /// at compile time, generic lambdas included; on("literal", fn) checks a typed fn at compile
 /// time, on(runtime_name, fn) when it runs (std::invalid_argument). Other names are custom
 /// events, whose listeners need explicit parameter types that emit() must pass exactly (string
-/// literals arrive as std::string_view). Loop thread only; emitting never allocates.
+/// literals arrive as std::string_view). Loop thread only; emitting never allocates (but for
+/// the copy a std::string listener asks for).
 template <class... Events>
 class basic_event_emitter {
   using all_events = detail::type_list<event<"newListener", std::string_view>,
