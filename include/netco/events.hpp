@@ -10,7 +10,7 @@
 #include <string_view>   // string_view
 #include <system_error>  // error_code, system_error
 #include <tuple>         // tuple_element_t: a listener's parameter types
-#include <type_traits>   // invocable, decay, remove_cvref
+#include <type_traits>   // is_invocable, invoke_result, decay, remove_cvref
 #include <utility>       // forward, index_sequence
 #include <vector>        // vector
 
