@@ -19,6 +19,7 @@ enum class errc {
   dgram_is_connected,   ///< a second connect() [ERR_SOCKET_DGRAM_IS_CONNECTED]
   dgram_not_connected,  ///< not connected [ERR_SOCKET_DGRAM_NOT_CONNECTED]
   bad_port,             ///< a send with no port [ERR_SOCKET_BAD_PORT]
+  data_needs_encoding,  ///< a std::string "data" listener, no set_encoding() [ERR_INVALID_ARG_TYPE]
 };
 
 /// What an "error" event tells besides the code: Node's err.syscall, err.address, err.port.
@@ -61,6 +62,9 @@ class netco_category final : public std::error_category {
         return "not connected [ERR_SOCKET_DGRAM_NOT_CONNECTED]";
       case errc::bad_port:
         return "bad port [ERR_SOCKET_BAD_PORT]";
+      case errc::data_needs_encoding:
+        return "a std::string \"data\" listener needs text: call set_encoding(\"utf8\") first, or "
+               "take netco::buffer or std::string_view [ERR_INVALID_ARG_TYPE]";
     }
     return "unknown netco error";
   }

@@ -10,11 +10,14 @@
 #include <string_view>   // string_view
 #include <system_error>  // error_code, system_error
 #include <tuple>         // tuple_element_t: a listener's parameter types
-#include <type_traits>   // invocable, decay, remove_cvref
+#include <type_traits>   // is_invocable, invoke_result, decay, remove_cvref
 #include <utility>       // forward, index_sequence
 #include <vector>        // vector
 
 namespace netco {
+
+template <class T>
+class task;  // a listener returning one is spawned (see listener_impl::call_with)
 
 /// A string usable as a template argument: the name of a built-in event.
 template <std::size_t N>
@@ -106,6 +109,82 @@ template <class T>
 struct callable_params<T, std::void_t<decltype(&T::operator())>>
     : callable_params<decltype(&T::operator())> {};
 
+/// A generic listener (a template call operator, as `[](auto x)`): its parameter types are only
+/// known once instantiated, and instantiating its body for the wrong event is a hard error.
+template <class T>
+inline constexpr bool is_generic_listener = !callable_params<T>::known;
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
+
+/// What a listener may take for an event argument A besides A itself: text arguments (those
+/// that convert to std::string_view, such as netco::buffer) may also be taken as std::string,
+/// a copy made per call (on a net::socket only after set_encoding(), as Node gives strings).
+template <class A>
+inline constexpr bool has_text_form = std::is_convertible_v<const A&, std::string_view> &&
+                                      !std::is_convertible_v<const A&, std::string>;
+template <class A>
+using text_form_t = std::conditional_t<has_text_form<A>, std::string, A>;
+template <class A>
+decltype(auto) to_text_form(const A& a) {
+  if constexpr (has_text_form<A>) {
+    return std::string(std::string_view(a));
+  } else {
+    return (a);
+  }
+}
+
+// The diagnostics: what the compiler prints in the "In instantiation of" line names the event
+// and its signature, as on_event<'d', 'a', 't', 'a'>(const netco::buffer&): the static_assert
+// message itself must be a literal.
+template <char... C>
+struct on_event {};
+template <class... Signatures>
+struct accepted_signatures {};
+template <fixed_string Name, class Seq>
+struct event_label;
+template <fixed_string Name, std::size_t... I>
+struct event_label<Name, std::index_sequence<I...>> {
+  using type = on_event<Name.value[I]...>;
+};
+template <class Event>
+struct event_signature;
+template <fixed_string Name, class... A>
+struct event_signature<event<Name, A...>> {
+  using type =
+      typename event_label<Name, std::make_index_sequence<Name.view().size()>>::type(const A&...);
+};
+template <class T>
+inline constexpr bool listener_check_failed = false;
+template <class Accepted, class Listener>
+struct listener_fits_none_of {
+  static_assert(listener_check_failed<Listener>,
+                "netco: this listener fits none of the signatures in accepted_signatures<...> "
+                "above (it may take any prefix of an event's arguments, by value or const&)");
+  static constexpr bool value = false;
+};
+template <class Accepted, class Listener>
+struct generic_listener_needs_event_name {
+  static_assert(
+      listener_check_failed<Listener>,
+      "netco: a generic listener (auto parameters) needs the event name at compile "
+      "time: on<\"data\">(fn); the events of this emitter are in accepted_signatures<...> "
+      "above");
+  static constexpr bool value = false;
+};
+template <class Listener>
+struct custom_event_needs_typed_listener {
+  static_assert(listener_check_failed<Listener>,
+                "netco: a listener of a custom event needs explicit (non-template) parameter "
+                "types, which emit() must pass exactly");
+  static constexpr bool value = false;
+};
+// Called only where a literal event name fails its check during constant evaluation, which
+// it stops: the compiler reports the call and shows the line with its message ({fmt}'s way).
+inline void event_name_refused(const char* /*why*/) noexcept {}
+
 /// One registered listener: refcounted because an emit in progress may still hold it after it
 /// was removed. The callable lives inline, right after this header, in one allocation; what
 /// all listeners of one type share sits in a static table.
@@ -115,6 +194,7 @@ struct listener_node {
     void (*destroy)(listener_node*) noexcept;
     const void* signature;  // the argument list it expects (a prefix is allowed)
     std::size_t arity;      // how many of the emitted arguments it takes
+    bool text;              // takes its text arguments as std::string copies
   };
 
   std::uint32_t refs = 1;
@@ -128,11 +208,11 @@ struct listener_node {
   }
 };
 
-template <class Fn, class ArgList, std::size_t Arity>
+template <class Fn, class ArgList, std::size_t Arity, bool Text>
 struct listener_impl;
 
-template <class Fn, class... Args, std::size_t Arity>
-struct listener_impl<Fn, type_list<Args...>, Arity> final : listener_node {
+template <class Fn, class... Args, std::size_t Arity, bool Text>
+struct listener_impl<Fn, type_list<Args...>, Arity, Text> final : listener_node {
   Fn fn;
 
   template <class F>
@@ -146,11 +226,26 @@ struct listener_impl<Fn, type_list<Args...>, Arity> final : listener_node {
   template <std::size_t... I>
   static void call_with(Fn& f, const void* const* argv, std::index_sequence<I...>) {
     using types = std::tuple<Args...>;
-    f(*static_cast<const std::tuple_element_t<I, types>*>(argv[I])...);
+    if constexpr (Text) {
+      run(f, to_text_form(*static_cast<const std::tuple_element_t<I, types>*>(argv[I]))...);
+    } else {
+      run(f, *static_cast<const std::tuple_element_t<I, types>*>(argv[I])...);
+    }
+  }
+  template <class... A>
+  static void run(Fn& f, A&&... a) {
+    using result = std::invoke_result_t<Fn&, A&&...>;
+    if constexpr (is_task<std::remove_cvref_t<result>>::value) {
+      // A coroutine listener runs detached, as create_server runs one. spawn is found by ADL
+      // (netco/spawn.hpp), so events.hpp itself needs no loop.
+      spawn(f(std::forward<A>(a)...));
+    } else {
+      static_cast<void>(f(std::forward<A>(a)...));  // other results are dropped, as in Node
+    }
   }
   static void destroy(listener_node* n) noexcept { delete static_cast<listener_impl*>(n); }
 
-  static constexpr table ops_table{&call, &destroy, &signature_tag<Args...>, Arity};
+  static constexpr table ops_table{&call, &destroy, &signature_tag<Args...>, Arity, Text};
 };
 
 /// The refcounted array of listeners of an event that has had more than one. Emitting pins
@@ -271,8 +366,8 @@ struct invocable_prefix<Fn, Tuple, std::index_sequence<I...>>
     : std::bool_constant<std::is_invocable_v<Fn&, const std::tuple_element_t<I, Tuple>&...>> {};
 
 /// Largest k such that Fn is invocable with the first k of Args (as const lvalues), or -1.
-/// NOTE: a generic lambda with a deduced return type is instantiated by this test for every
-/// built-in event; give listeners explicit parameter types.
+/// Testing a generic lambda instantiates its body, so it is only ever tested against the one
+/// event named at compile time (on<"name">).
 template <class Fn, class... Args>
 consteval int best_arity() {
   using types = std::tuple<Args...>;
@@ -284,8 +379,28 @@ consteval int best_arity() {
   return best;
 }
 
-inline std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
+/// How a listener fits an event: the prefix it takes (-1: none), and whether as text copies.
+struct listener_fit {
+  int arity = -1;
+  bool text = false;
+};
+template <class Fn, class... Args>
+consteval listener_fit fit_of() {
+  // The text form is tried only when the plain one fails: testing instantiates (see above).
+  constexpr int plain = best_arity<Fn, Args...>();
+  if constexpr (plain >= 0 || !(has_text_form<Args> || ...)) {
+    return {plain, false};
+  } else {
+    constexpr int text = best_arity<Fn, text_form_t<Args>...>();
+    return {text, text >= 0};
+  }
+}
+
+/// Case-insensitive Levenshtein distance, for "did you mean" (event names are short).
+constexpr std::size_t edit_distance(std::string_view a, std::string_view b) {
+  constexpr std::size_t longest = 63;
+  if (a.size() > longest || b.size() > longest) return longest;
+  std::size_t row[longest + 1]{};
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diag = row[0];
@@ -335,11 +450,14 @@ inline max_listeners_warning_fn& max_listeners_warning_handler() noexcept {
 /// An EventEmitter with Node's rules: listeners run synchronously in registration order; an
 /// emit works on the listeners present when it started (adding or removing during it changes
 /// the next emit only); a once-listener is removed before it runs; emitting "error" with no
-/// listener throws the error. Events... are the built-in events with their signatures: a
-/// listener that fits none of them fails to compile, one that fits another event throws
-/// std::invalid_argument from on(). Other names are custom events whose listeners must have
-/// explicit parameter types; emit() must then pass exactly those types (string literals
-/// arrive as std::string_view). Loop thread only; emitting never allocates.
+/// listener throws the error. Events... are the built-in events with their signatures; a
+/// listener may take any prefix of an event's arguments, a text argument also as std::string,
+/// and may be a coroutine (netco::task, spawned). on<"name">(fn) checks fn against that event
+/// at compile time, generic lambdas included; on("literal", fn) checks a typed fn at compile
+/// time, on(runtime_name, fn) when it runs (std::invalid_argument). Other names are custom
+/// events, whose listeners need explicit parameter types that emit() must pass exactly (string
+/// literals arrive as std::string_view). Loop thread only; emitting never allocates (but for
+/// the copy a std::string listener asks for).
 template <class... Events>
 class basic_event_emitter {
   using all_events = detail::type_list<event<"newListener", std::string_view>,
@@ -355,43 +473,121 @@ class basic_event_emitter {
   basic_event_emitter& operator=(const basic_event_emitter&) = delete;
   virtual ~basic_event_emitter() { clear_all(); }
 
-  /// Adds a listener at the end (or the front, or once) and returns its id for off().
-  /// Node: emitter.addListener()
+  /// An event name for on(name, fn), checked against the listener type F: a string literal at
+  /// compile time (a listener that cannot take the event's arguments, or a name within two
+  /// typos of a built-in one, does not compile), any other string when on() runs.
+  template <class F>
+  class checked_name {
+   public:
+    template <std::size_t N>
+    consteval checked_name(const char (&name)[N]) noexcept  // NOLINT: implicit on purpose
+        : name_(name, N - 1) {
+      check_literal<F>(name_);
+    }
+    template <class S>
+    requires(std::is_convertible_v<const S&, std::string_view> && !std::is_array_v<S>)
+        checked_name(const S& name)
+    noexcept  // NOLINT: implicit on purpose
+        : name_(name) {}
+    constexpr std::string_view view() const noexcept { return name_; }
+
+   private:
+    std::string_view name_;
+  };
+  /// The name parameter of on(name, fn) for a listener of type Fn.
   template <class Fn>
-  listener_id add_listener(std::string_view name, Fn&& fn, listener_options opts = {}) {
+  using name_for = checked_name<std::decay_t<Fn>>;
+
+  /// Adds a listener at the end (or the front, or once) and returns its id for off(). A
+  /// misfit found at run time throws std::invalid_argument; a generic listener (auto
+  /// parameters) needs the compile-time form, add_listener<"name">(fn). Node: emitter.addListener()
+  template <class Fn>
+  listener_id add_listener(name_for<Fn> name, Fn&& fn, listener_options opts = {}) {
     using F = std::decay_t<Fn>;
-    static_assert(fits_some_event<F>(),
-                  "netco: this listener fits none of the emitter's built-in events, and a custom "
-                  "event needs a listener with explicit (non-template) parameter types");
-    detail::listener_node* node = make_node<F>(name, std::forward<Fn>(fn));
-    node->once = opts.once;
-    node->id = detail::next_listener_id();
-    insert(name, node, opts.prepend);
-    return node->id;
+    if constexpr (detail::is_generic_listener<F>) {
+      static_cast<void>(sizeof(detail::generic_listener_needs_event_name<signatures, F>));
+      return 0;
+    } else {
+      return add_node(name.view(), make_node<F>(name.view(), std::forward<Fn>(fn)), opts);
+    }
+  }
+  /// The same with the event named at compile time: the listener, generic or not, is checked
+  /// against that event alone (a static_assert names the event's signature).
+  template <fixed_string Name, class Fn>
+  listener_id add_listener(Fn&& fn, listener_options opts = {}) {
+    using F = std::decay_t<Fn>;
+    constexpr std::size_t b = builtin_index(Name.view());
+    if constexpr (b == npos) {
+      static_assert(near_builtin(Name.view()).empty(),
+                    "netco: this event name is within two typos of a built-in event of the "
+                    "emitter: use the built-in name, or another name for a custom event");
+      if constexpr (detail::is_generic_listener<F>) {
+        static_cast<void>(sizeof(detail::custom_event_needs_typed_listener<F>));
+        return 0;
+      } else {
+        return add_listener(std::string_view(Name.view()), std::forward<Fn>(fn), opts);
+      }
+    } else {
+      using E = typename detail::nth_type<b, all_events>::type;
+      constexpr detail::listener_fit fit = fit_for<F>(event_args<E>{});
+      if constexpr (fit.arity < 0) {
+        static_cast<void>(
+            sizeof(detail::listener_fits_none_of<
+                   detail::accepted_signatures<typename detail::event_signature<E>::type>, F>));
+        return 0;
+      } else {
+        return add_node(
+            Name.view(),
+            new detail::listener_impl<F, event_args<E>, static_cast<std::size_t>(fit.arity),
+                                      fit.text>(std::forward<Fn>(fn)),
+            opts);
+      }
+    }
   }
 
   /// Node: emitter.on()
   template <class Fn>
-  basic_event_emitter& on(std::string_view name, Fn&& fn) {
+  basic_event_emitter& on(name_for<Fn> name, Fn&& fn) {
     add_listener(name, std::forward<Fn>(fn));
+    return *this;
+  }
+  /// on() with the event named at compile time: e.on<"data">([](auto chunk) { ... }).
+  template <fixed_string Name, class Fn>
+  basic_event_emitter& on(Fn&& fn) {
+    add_listener<Name>(std::forward<Fn>(fn));
     return *this;
   }
   /// Node: emitter.once()
   template <class Fn>
-  basic_event_emitter& once(std::string_view name, Fn&& fn) {
+  basic_event_emitter& once(name_for<Fn> name, Fn&& fn) {
     add_listener(name, std::forward<Fn>(fn), {.once = true});
+    return *this;
+  }
+  template <fixed_string Name, class Fn>
+  basic_event_emitter& once(Fn&& fn) {
+    add_listener<Name>(std::forward<Fn>(fn), {.once = true});
     return *this;
   }
   /// Node: emitter.prependListener()
   template <class Fn>
-  basic_event_emitter& prepend_listener(std::string_view name, Fn&& fn) {
+  basic_event_emitter& prepend_listener(name_for<Fn> name, Fn&& fn) {
     add_listener(name, std::forward<Fn>(fn), {.prepend = true});
+    return *this;
+  }
+  template <fixed_string Name, class Fn>
+  basic_event_emitter& prepend_listener(Fn&& fn) {
+    add_listener<Name>(std::forward<Fn>(fn), {.prepend = true});
     return *this;
   }
   /// Node: emitter.prependOnceListener()
   template <class Fn>
-  basic_event_emitter& prepend_once_listener(std::string_view name, Fn&& fn) {
+  basic_event_emitter& prepend_once_listener(name_for<Fn> name, Fn&& fn) {
     add_listener(name, std::forward<Fn>(fn), {.once = true, .prepend = true});
+    return *this;
+  }
+  template <fixed_string Name, class Fn>
+  basic_event_emitter& prepend_once_listener(Fn&& fn) {
+    add_listener<Name>(std::forward<Fn>(fn), {.once = true, .prepend = true});
     return *this;
   }
 
@@ -506,6 +702,17 @@ class basic_event_emitter {
     return builtins_[index_of<Name>()].count();
   }
 
+  /// Whether a listener of Name takes its text as std::string copies (a net::socket allows
+  /// that only after set_encoding()). Walks the listeners: for rare checks, not per emit.
+  template <fixed_string Name>
+  bool has_text_listener() const noexcept {
+    const detail::listener_slot& slot = builtins_[index_of<Name>()];
+    for (std::size_t i = 0, n = slot.count(); i < n; ++i) {
+      if (slot.at(i)->ops->text) return true;
+    }
+    return false;
+  }
+
   /// Called after a listener was added (for sockets: a "data" listener starts reading).
   virtual void listener_added(std::string_view /*name*/) {}
 
@@ -534,23 +741,22 @@ class basic_event_emitter {
     }(all_events{});
     return out;
   }
-  static std::size_t builtin_index(std::string_view name) noexcept {
+  static constexpr std::size_t builtin_index(std::string_view name) noexcept {
     std::size_t i = 0, found = npos;
     [&]<class... E>(detail::type_list<E...>) {
       ((found == npos && E::name == name ? (found = i, ++i) : ++i), ...);
     }(all_events{});
     return found;
   }
+  /// The built-in name that name is a likely typo of, or "".
+  static constexpr std::string_view near_builtin(std::string_view name) noexcept {
+    for (std::size_t i = 2; i < builtin_count; ++i) {
+      const std::string_view known = builtin_name(i);
+      if (detail::edit_distance(name, known) <= (known.size() > 4 ? 2u : 1u)) return known;
+    }
+    return {};
+  }
 
-  template <class F>
-  static consteval bool fits_some_event() {
-    if constexpr (detail::callable_params<F>::known) return true;
-    return []<class... E>(detail::type_list<E...>) { return (fits<F, E>() || ...); }(all_events{});
-  }
-  template <class F, class E>
-  static consteval bool fits() {
-    return fits_args<F>(event_args<E>{});
-  }
   template <class E>
   struct event_args_of;
   template <fixed_string N, class... A>
@@ -559,30 +765,61 @@ class basic_event_emitter {
   };
   template <class E>
   using event_args = typename event_args_of<E>::type;
-  template <class F, class... A>
-  static consteval bool fits_args(detail::type_list<A...>) {
-    return detail::best_arity<F, A...>() >= 0;
-  }
+  template <class List>
+  struct signatures_of;
+  template <class... E>
+  struct signatures_of<detail::type_list<E...>> {
+    using type = detail::accepted_signatures<typename detail::event_signature<E>::type...>;
+  };
+  using signatures = typename signatures_of<all_events>::type;
 
   template <class F, class... A>
-  static detail::listener_node* make_for(detail::type_list<A...>, F&& fn) {
-    constexpr int k = detail::best_arity<std::decay_t<F>, A...>();
-    if constexpr (k < 0) {
+  static consteval detail::listener_fit fit_for(detail::type_list<A...>) {
+    return detail::fit_of<F, A...>();
+  }
+  /// Whether F can listen to built-in event b (F is not generic: this instantiates no body).
+  template <class F>
+  static consteval bool fits_builtin(std::size_t b) {
+    bool ok = false;
+    std::size_t i = 0;
+    [&]<class... E>(detail::type_list<E...>) {
+      ((i++ == b ? (ok = fit_for<F>(event_args<E>{}).arity >= 0) : false), ...);
+    }(all_events{});
+    return ok;
+  }
+  template <class F>
+  static consteval void check_literal(std::string_view name) {
+    if constexpr (!detail::is_generic_listener<F>) {  // generic: add_listener refuses it
+      const std::size_t b = builtin_index(name);
+      if (b != npos) {
+        // The event<> list in the emitter's type, printed above, gives the signatures.
+        if (!fits_builtin<F>(b)) detail::event_name_refused("netco: listener does not fit event");
+      } else if (!near_builtin(name).empty()) {
+        detail::event_name_refused("netco: unknown event, within two typos of a built-in one");
+      }
+    }
+  }
+
+  template <class F, class Fn, class... A>
+  static detail::listener_node* make_for(detail::type_list<A...>, Fn&& fn) {
+    constexpr detail::listener_fit fit = detail::fit_of<F, A...>();
+    if constexpr (fit.arity < 0) {
       return nullptr;
     } else {
-      return new detail::listener_impl<std::decay_t<F>, detail::type_list<A...>,
-                                       static_cast<std::size_t>(k)>(std::forward<F>(fn));
+      return new detail::listener_impl<F, detail::type_list<A...>,
+                                       static_cast<std::size_t>(fit.arity), fit.text>(
+          std::forward<Fn>(fn));
     }
   }
 
   template <class F, class Fn>
-  detail::listener_node* make_node(std::string_view name, Fn&& fn) {
+  static detail::listener_node* make_node(std::string_view name, Fn&& fn) {
     const std::size_t b = builtin_index(name);
     if (b != npos) {
       detail::listener_node* node = nullptr;
       std::size_t i = 0;
       [&]<class... E>(detail::type_list<E...>) {
-        ((i++ == b ? (node = make_for<Fn>(event_args<E>{}, std::forward<Fn>(fn)), 0) : 0), ...);
+        ((i++ == b ? (node = make_for<F>(event_args<E>{}, std::forward<Fn>(fn)), 0) : 0), ...);
       }(all_events{});
       if (!node) {
         throw std::invalid_argument("netco: the listener's parameters do not fit event \"" +
@@ -591,19 +828,18 @@ class basic_event_emitter {
       }
       return node;
     }
-    for (std::size_t i = 2; i < builtin_count; ++i) {
-      const std::string_view known = builtin_name(i);
-      if (detail::edit_distance(name, known) <= (known.size() > 4 ? 2u : 1u)) {
-        throw std::invalid_argument("netco: unknown event \"" + std::string(name) +
-                                    "\"; did you mean \"" + std::string(known) + "\"?");
-      }
+    if (const std::string_view known = near_builtin(name); !known.empty()) {
+      throw std::invalid_argument("netco: unknown event \"" + std::string(name) +
+                                  "\"; did you mean \"" + std::string(known) + "\"?");
     }
-    if constexpr (detail::callable_params<F>::known) {
-      return make_for<Fn>(typename detail::callable_params<F>::type{}, std::forward<Fn>(fn));
-    } else {
-      throw std::invalid_argument("netco: a listener of the custom event \"" + std::string(name) +
-                                  "\" needs explicit (non-template) parameter types");
-    }
+    return make_for<F>(typename detail::callable_params<F>::type{}, std::forward<Fn>(fn));
+  }
+
+  listener_id add_node(std::string_view name, detail::listener_node* node, listener_options opts) {
+    node->once = opts.once;
+    node->id = detail::next_listener_id();
+    insert(name, node, opts.prepend);
+    return node->id;
   }
 
   detail::listener_slot* find_custom(std::string_view name) noexcept {

@@ -5,7 +5,8 @@
 #include <memory>       // shared_ptr
 #include <string>       // string: event_names()
 #include <string_view>  // string_view
-#include <utility>      // forward, move
+#include <type_traits>  // remove_reference: the emitter's type
+#include <utility>      // declval, forward, move
 #include <vector>       // vector: event_names()
 
 #include "netco/detail/decl.hpp"
@@ -24,37 +25,74 @@ namespace netco::detail {
 /// and befriend this base when the events live elsewhere than the state).
 template <class Derived, class State>
 class handle {
+  // Lazy in Fn: Derived is complete only once a listener is added.
+  template <class Fn, class D = Derived>
+  struct emitter_of {
+    using type = std::remove_reference_t<decltype(std::declval<const D&>().emitter())>;
+  };
+
  public:
   using state_type = State;
 
+  /// The emitter's checked event name for a listener of type Fn: a string literal is checked
+  /// against the listener at compile time (see basic_event_emitter::checked_name).
+  template <class Fn>
+  using name_for = typename emitter_of<Fn>::type::template name_for<Fn>;
+
   /// Node: emitter.on()
   template <class Fn>
-  const Derived& on(std::string_view event, Fn&& fn) const {
+  const Derived& on(name_for<Fn> event, Fn&& fn) const {
     em().on(event, std::forward<Fn>(fn));
+    return self();
+  }
+  /// on() with the event named at compile time, so generic listeners work:
+  /// s.on<"data">([](auto chunk) { ... }).
+  template <fixed_string Event, class Fn>
+  const Derived& on(Fn&& fn) const {
+    em().template on<Event>(std::forward<Fn>(fn));
     return self();
   }
   /// Node: emitter.once()
   template <class Fn>
-  const Derived& once(std::string_view event, Fn&& fn) const {
+  const Derived& once(name_for<Fn> event, Fn&& fn) const {
     em().once(event, std::forward<Fn>(fn));
+    return self();
+  }
+  template <fixed_string Event, class Fn>
+  const Derived& once(Fn&& fn) const {
+    em().template once<Event>(std::forward<Fn>(fn));
     return self();
   }
   /// Node: emitter.prependListener()
   template <class Fn>
-  const Derived& prepend_listener(std::string_view event, Fn&& fn) const {
+  const Derived& prepend_listener(name_for<Fn> event, Fn&& fn) const {
     em().prepend_listener(event, std::forward<Fn>(fn));
+    return self();
+  }
+  template <fixed_string Event, class Fn>
+  const Derived& prepend_listener(Fn&& fn) const {
+    em().template prepend_listener<Event>(std::forward<Fn>(fn));
     return self();
   }
   /// Node: emitter.prependOnceListener()
   template <class Fn>
-  const Derived& prepend_once_listener(std::string_view event, Fn&& fn) const {
+  const Derived& prepend_once_listener(name_for<Fn> event, Fn&& fn) const {
     em().prepend_once_listener(event, std::forward<Fn>(fn));
+    return self();
+  }
+  template <fixed_string Event, class Fn>
+  const Derived& prepend_once_listener(Fn&& fn) const {
+    em().template prepend_once_listener<Event>(std::forward<Fn>(fn));
     return self();
   }
   /// Node: emitter.addListener(); returns the id that off() takes.
   template <class Fn>
-  listener_id add_listener(std::string_view event, Fn&& fn, listener_options opts = {}) const {
+  listener_id add_listener(name_for<Fn> event, Fn&& fn, listener_options opts = {}) const {
     return em().add_listener(event, std::forward<Fn>(fn), opts);
+  }
+  template <fixed_string Event, class Fn>
+  listener_id add_listener(Fn&& fn, listener_options opts = {}) const {
+    return em().template add_listener<Event>(std::forward<Fn>(fn), opts);
   }
   /// Node: emitter.off()
   const Derived& off(std::string_view event, listener_id id) const {

@@ -213,6 +213,7 @@ NETCO_DECL void socket_state::hand_off() {
 NETCO_DECL void socket_state::listener_added(std::string_view name) {
   // Node: attaching a "data" listener switches the socket to flowing mode.
   if (name != "data") return;
+  if (has_text_listener<"data">()) text_listener_ = true;  // checked where data arrives
   hold_ = false;
   if (!paused_ && !pull_ && connected_) resume();
 }
@@ -369,6 +370,15 @@ NETCO_DECL void socket_state::deliver(const buffer& chunk) {
       return;
     }
     if (decoder_.mode == text_decoder::kind::none) {
+      // Node gives strings only after setEncoding(): a std::string listener without it is a
+      // mistake that only now shows (set_encoding() may come after on()).
+      if (text_listener_) {
+        text_listener_ = has_text_listener<"data">();  // it may be gone since
+        if (text_listener_) {
+          destroy(make_error_code(errc::data_needs_encoding));
+          return;
+        }
+      }
       emit_event<"data">(chunk);  // no listener: discarded (netco's rule, see docs/guide.md)
       return;
     }

@@ -297,6 +297,8 @@ class socket_state : public socket_emitter,
   bool hold_ = false;          // handed off: nothing flows until a consumer appears
   bool read_counted_ = false;  // ...and holds a loop reference
   bool unrefed_ = false;
+  // A "data" listener takes std::string, which needs set_encoding(): checked as data arrives.
+  bool text_listener_ = false;
   std::vector<queued> queue_;
   std::size_t queue_head_ = 0;
   std::size_t inflight_end_ = 0;
