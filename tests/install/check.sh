@@ -49,6 +49,7 @@ block() {
     return 1
   fi
   # The README's prefix becomes ours; a line that starts with the compiler uses $CXX.
+  # shellcheck disable=SC2016  # "$CXX" is expanded when the block runs, not here
   sed -e "s#\$HOME/\.local#$prefix#g" -e 's#^c++ #"$CXX" #' <<<"$text"
 }
 # consumer DIR FILE...: a fresh project folder holding main.cpp and the README's FILEs
