@@ -9,7 +9,8 @@
 #   3c. portable  g++ -DNETCO_PORTABLE_READS (reads through Asio's public API only): the net,
 #                 stream and http suites
 #   4. format     clang-format-14 --dry-run -Werror over include/ examples/ tests/ benchmarks/;
-#                 the generated docs (Node name table, include graph) match the headers
+#                 the generated docs (Node name table, include graph) match the headers;
+#                 README.md and docs/ use no internal words (scripts/check_docs.sh)
 #   5. install    meson install into a temp prefix; pkg-config, meson and CMake consumers
 #   6. fuzz       clang-14 libFuzzer + ASan/UBSan: every target in tests/fuzz for
 #                 NETCO_FUZZ_SECONDS (default 60) each, two at a time (about 2-3 minutes)
@@ -289,6 +290,12 @@ format_section() {
       note_failure "$script --check (run it to regenerate the docs)"
     fi
   done
+  # The user docs carry no words of the project's internal workflow (seed ids, ../shared ...).
+  if bash scripts/check_docs.sh; then
+    passed=$((passed + 1))
+  else
+    note_failure "scripts/check_docs.sh (internal words in README.md or docs/)"
+  fi
 }
 
 install_section() {
