@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
           if (!s.write(chunk)) s.pause();  // backpressure: stop reading until the peer catches up
         });
         s.on("drain", [s] { s.resume(); });
-        s.on("end", [s] { s.end(); });  // everything echoed first, then our FIN
-        s.on("error", [](std::error_code) {});    // a peer reset is not worth a crash here
+        s.on("end", [s] { s.end(); });          // everything echoed first, then our FIN
+        s.on("error", [](std::error_code) {});  // a peer reset is not worth a crash here
       });
   server.listen(port, "127.0.0.1", [server] {
     std::printf("echo_events listening on 127.0.0.1:%u\n", server.address().port);

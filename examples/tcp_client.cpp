@@ -40,9 +40,8 @@ int main(int argc, char** argv) {
       char buf[16 * 1024];
       ssize_t n;
       while ((n = ::read(0, buf, sizeof buf)) > 0) {
-        loop.post([client, text = std::string(buf, static_cast<std::size_t>(n))] {
-          client.write(text);
-        });
+        loop.post(
+            [client, text = std::string(buf, static_cast<std::size_t>(n))] { client.write(text); });
       }
       loop.post([&loop, client] {
         client.end();

@@ -8,7 +8,7 @@
 #
 # Units: examples/echo_server.cpp, examples/echo_events.cpp and examples/http_hello.cpp (those
 # that exist), a file that only includes <netco/netco.hpp>, and benchmarks/kit's asio_coro_echo.cpp
-# (the baseline) and asio_cb_echo.cpp. CPU time is the steadier figure on a busy machine.
+# (the baseline), asio_cb_echo.cpp and asio_coro_http.cpp (http_hello's counterpart). CPU time is the steadier figure on a busy machine.
 # Environment: KIT_SRC (default benchmarks/kit), COMPILERS (default "g++ clang++-14").
 set -euo pipefail
 
@@ -54,7 +54,8 @@ if ((variants)); then
   units+=("netco_separate.cpp(once)=$tmp/src/netco_separate.cpp|sep" "netco_pch(once)=PCH|sep")
   for u in "${examples[@]}"; do units+=("${u%%=*}+sep+pch=${u#*=}|sep pch"); done
 fi
-units+=("asio_coro_echo(kit)=$kit/asio_coro_echo.cpp" "asio_cb_echo(kit)=$kit/asio_cb_echo.cpp")
+units+=("asio_coro_echo(kit)=$kit/asio_coro_echo.cpp" "asio_cb_echo(kit)=$kit/asio_cb_echo.cpp"
+       "asio_coro_http(kit)=$kit/asio_coro_http.cpp")
 baseline="asio_coro_echo(kit)"
 mkdir -p "$tmp/pch"
 printf '#include <netco/netco.hpp>\n' >"$tmp/pch/netco_pch.hpp"

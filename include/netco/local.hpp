@@ -4,8 +4,8 @@
 #include <system_error>  // error_code, system_error
 
 #include "netco/detail/asio.hpp"
-#include "netco/stream.hpp"
 #include "netco/loop.hpp"
+#include "netco/stream.hpp"
 #include "netco/task.hpp"
 
 namespace netco::local {

@@ -43,15 +43,17 @@ class [[nodiscard]] resolve_awaiter {
     lookup_->awaiter = this;
     owner_->ref();
     if (cancel_) cancel_->install(&on_cancel, this);
-    lookup_->resolver.async_resolve(
-        host_, std::to_string(port_), asio::ip::resolver_base::numeric_service,
-        [l = lookup_](const std::error_code& ec, auto results) {
-          resolve_awaiter* self = l->awaiter;
-          if (!self) return;  // given up on: the awaiter resumed and may be gone
-          self->ec_ = ec;
-          for (const auto& entry : results) self->results_.push_back(entry.endpoint());
-          self->finish();
-        });
+    lookup_->resolver.async_resolve(host_, std::to_string(port_),
+                                    asio::ip::resolver_base::numeric_service,
+                                    [l = lookup_](const std::error_code& ec, auto results) {
+                                      resolve_awaiter* self = l->awaiter;
+                                      if (!self)
+                                        return;  // given up on: the awaiter resumed and may be gone
+                                      self->ec_ = ec;
+                                      for (const auto& entry : results)
+                                        self->results_.push_back(entry.endpoint());
+                                      self->finish();
+                                    });
     return true;
   }
   std::vector<asio::ip::tcp::endpoint> await_resume() {

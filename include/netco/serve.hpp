@@ -9,8 +9,8 @@
 #include <type_traits>   // invoke_result_t, is_empty_v, is_pointer_v
 #include <utility>       // move
 
-#include "netco/stream.hpp"
 #include "netco/spawn.hpp"
+#include "netco/stream.hpp"
 #include "netco/task.hpp"
 #include "netco/timer.hpp"
 
@@ -47,8 +47,7 @@ task<> serve_connection(std::shared_ptr<Handler> handler, basic_stream<Protocol>
 ///
 ///   netco::spawn(netco::serve(acceptor, echo));  // task<> echo(netco::tcp::stream)
 template <class Protocol, connection_handler<Protocol> Handler>
-task<> serve(basic_acceptor<Protocol>& acceptor, Handler handler,
-             serve_options options = {}) {
+task<> serve(basic_acceptor<Protocol>& acceptor, Handler handler, serve_options options = {}) {
   const auto shared = std::make_shared<Handler>(std::move(handler));
   for (;;) {
     std::error_code ec;

@@ -13,10 +13,10 @@
 
 #include "netco/cancel.hpp"
 #include "netco/detail/io_op.hpp"
-#include "netco/stream.hpp"
 #include "netco/loop.hpp"
 #include "netco/signal.hpp"
 #include "netco/spawn.hpp"
+#include "netco/stream.hpp"
 #include "netco/task.hpp"
 
 namespace netco {

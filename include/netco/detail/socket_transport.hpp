@@ -108,7 +108,8 @@ class native_socket_state final : public socket_state {
 template <class Stream>
 class stream_socket_state final : public socket_state {
  public:
-  stream_socket_state(loop& owner, config c, Stream s) : socket_state(owner, c), stream_(std::move(s)) {}
+  stream_socket_state(loop& owner, config c, Stream s)
+      : socket_state(owner, c), stream_(std::move(s)) {}
 
  protected:
   void transport_read(std::size_t max) override {
@@ -199,7 +200,8 @@ task<> native_socket_state<Protocol>::connect_to(net::connect_options o) {
   error_info failure{"connect", o.path, 0};  // what "error" says if the connect fails
   if (!o.path.empty()) {
     co_await connect_awaiter<typename stream_type::socket_type>(
-        *owner_, raw, typename Protocol::endpoint(asio::local::stream_protocol::endpoint(o.path)), &ec);
+        *owner_, raw, typename Protocol::endpoint(asio::local::stream_protocol::endpoint(o.path)),
+        &ec);
     if (destroyed_) co_return;
   } else {
     const bool literal = net::is_ip(o.host) != 0;
@@ -249,7 +251,7 @@ std::shared_ptr<socket_state> make_socket_over(Stream stream, const net::socket_
   std::shared_ptr<socket_state> st;
   if constexpr (is_native_stream<Stream>) {
     st = std::make_shared<native_socket_state<typename Stream::protocol_type>>(owner, c,
-                                                                             std::move(stream));
+                                                                               std::move(stream));
   } else {
     st = std::make_shared<stream_socket_state<Stream>>(owner, c, std::move(stream));
   }

@@ -56,10 +56,9 @@ struct information {
 namespace netco::detail {
 
 using client_emitter =
-    basic_event_emitter<event<"response", http::incoming_message>,
-                        event<"error", std::error_code>, event<"timeout">, event<"close">,
-                        event<"finish">, event<"drain">, event<"continue">,
-                        event<"information", http::information>,
+    basic_event_emitter<event<"response", http::incoming_message>, event<"error", std::error_code>,
+                        event<"timeout">, event<"close">, event<"finish">, event<"drain">,
+                        event<"continue">, event<"information", http::information>,
                         event<"upgrade", http::incoming_message, net::socket, buffer>>;
 
 /// Appends a request's head. length: the whole body's size when known (end() before any
@@ -130,7 +129,7 @@ class client_state final : public client_emitter,
   cancel_scope timer_scope_;
   parser parser_{message_kind::response};
   http_input in_;
-  std::string out_;          // queued before the connection is there, or within a turn
+  std::string out_;  // queued before the connection is there, or within a turn
   bool chunked_ = false;
   bool need_drain_ = false;
   bool body_sent_ = false;   // end()'s bytes are written ("finish")
@@ -138,7 +137,7 @@ class client_state final : public client_emitter,
   bool processing_ = false;
   bool continue_posted_ = false;
   bool paused_reading_ = false;
-  bool holding_slot_ = false;     // the agent counts this request among its sockets
+  bool holding_slot_ = false;      // the agent counts this request among its sockets
   bool reusable_pending_ = false;  // the response allows reuse, once the request is sent
 };
 
@@ -203,31 +202,30 @@ class client_request : public netco::detail::handle<client_request, netco::detai
 NETCO_DECL client_request request(request_options options);
 inline client_request request(std::string_view url) { return request(parse_url(url)); }
 template <class Fn>
-requires std::is_invocable_v<Fn&, const incoming_message&>
-client_request request(request_options options, Fn&& on_response) {
+requires std::is_invocable_v<Fn&, const incoming_message&> client_request
+request(request_options options, Fn&& on_response) {
   client_request r = request(std::move(options));
   // The argument type is known here, so a generic lambda works too.
-  r.once("response", [fn = std::forward<Fn>(on_response)](const incoming_message& res) mutable {
-    fn(res);
-  });
+  r.once("response",
+         [fn = std::forward<Fn>(on_response)](const incoming_message& res) mutable { fn(res); });
   return r;
 }
 template <class Fn>
-requires std::is_invocable_v<Fn&, const incoming_message&>
-client_request request(std::string_view url, Fn&& on_response) {
+requires std::is_invocable_v<Fn&, const incoming_message&> client_request
+request(std::string_view url, Fn&& on_response) {
   return request(parse_url(url), std::forward<Fn>(on_response));
 }
 /// A GET, sent at once. Node: http.get(url[, cb])
 template <class Fn>
-requires std::is_invocable_v<Fn&, const incoming_message&>
-client_request get(std::string_view url, Fn&& on_response) {
+requires std::is_invocable_v<Fn&, const incoming_message&> client_request get(std::string_view url,
+                                                                              Fn&& on_response) {
   client_request r = request(url, std::forward<Fn>(on_response));
   r.end();
   return r;
 }
 template <class Fn>
-requires std::is_invocable_v<Fn&, const incoming_message&>
-client_request get(request_options options, Fn&& on_response) {
+requires std::is_invocable_v<Fn&, const incoming_message&> client_request
+get(request_options options, Fn&& on_response) {
   client_request r = request(std::move(options), std::forward<Fn>(on_response));
   r.end();
   return r;

@@ -1529,6 +1529,5 @@ using http::parser;
 using http::parser_options;
 }  // namespace netco::detail
 
-
 template <>
 struct std::is_error_code_enum<netco::http::parse_error> : std::true_type {};

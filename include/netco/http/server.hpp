@@ -115,11 +115,11 @@ class exchange final : public message_state, public response_emitter {
 };
 
 /// The events http::server adds to net.Server's.
-using http_server_base = basic_server_state<
-    event<"request", http::incoming_message, http::server_response>,
-    event<"checkContinue", http::incoming_message, http::server_response>,
-    event<"clientError", std::error_code, net::socket>,
-    event<"upgrade", http::incoming_message, net::socket, buffer>>;
+using http_server_base =
+    basic_server_state<event<"request", http::incoming_message, http::server_response>,
+                       event<"checkContinue", http::incoming_message, http::server_response>,
+                       event<"clientError", std::error_code, net::socket>,
+                       event<"upgrade", http::incoming_message, net::socket, buffer>>;
 
 /// The shared state behind http::server handles: net's listening core, whose connections
 /// get an HTTP parser each (http_connection) instead of "data" listeners, and the timer that
@@ -233,11 +233,11 @@ class http_connection final : public socket_protocol,
   void fail_all();
 
   parser parser_;
-  http_input in_;  // read, not parsed yet
+  http_input in_;                                     // read, not parsed yet
   std::vector<std::shared_ptr<exchange>> finishing_;  // retired, waiting for their flush
   std::vector<std::shared_ptr<exchange>> spare_;
   std::uint64_t flush_seq_ = 0;
-  bool processing_ = false;     // process() is on the stack: it flushes when it returns
+  bool processing_ = false;  // process() is on the stack: it flushes when it returns
   bool continue_posted_ = false;
   bool paused_reading_ = false;  // we paused the socket (input waiting)
   bool peer_ended_ = false;      // the peer's FIN came
@@ -392,8 +392,8 @@ NETCO_DECL void answer_failed(const server_response& res) noexcept;
 /// 500 if nothing was sent yet, then reported to the loop). Node: http.createServer()
 NETCO_DECL server create_server(server_options options = {});
 template <class Fn>
-requires std::is_invocable_v<Fn&, const incoming_message&, const server_response&>
-server create_server(server_options options, Fn&& request_listener) {
+requires std::is_invocable_v<Fn&, const incoming_message&, const server_response&> server
+create_server(server_options options, Fn&& request_listener) {
   server s = create_server(options);
   using result = std::invoke_result_t<Fn&, const incoming_message&, const server_response&>;
   // The listener's argument types are known here, so a generic lambda works too.
@@ -415,8 +415,8 @@ server create_server(server_options options, Fn&& request_listener) {
   return s;
 }
 template <class Fn>
-requires std::is_invocable_v<Fn&, const incoming_message&, const server_response&>
-server create_server(Fn&& request_listener) {
+requires std::is_invocable_v<Fn&, const incoming_message&, const server_response&> server
+create_server(Fn&& request_listener) {
   return create_server(server_options{}, std::forward<Fn>(request_listener));
 }
 

@@ -13,25 +13,28 @@
 
 // Asio's non-template code (io_context, the reactor or io_uring service, socket operations,
 // error categories): declared, never defined, in every other translation unit.
+// The fix wraps exactly Asio's sources: the order matters.
+// clang-format off
 #include "netco/detail/uring_cancel_fix.hpp"
 #include <asio/impl/src.hpp>
 #include "netco/detail/uring_cancel_fix_end.hpp"
+// clang-format on
 
 // netco's own out-of-line code, declared with NETCO_DECL in the headers.
 #include "netco/impl/address.ipp"
-#include "netco/impl/handle.ipp"
-#include "netco/impl/net_server.ipp"
-#include "netco/impl/net_socket.ipp"
 #include "netco/impl/dgram.ipp"
 #include "netco/impl/fs.ipp"
+#include "netco/impl/handle.ipp"
 #include "netco/impl/http_agent.ipp"
 #include "netco/impl/http_client.ipp"
 #include "netco/impl/http_fetch.ipp"
 #include "netco/impl/http_message.ipp"
 #include "netco/impl/http_server.ipp"
-#include "netco/impl/worker_pool.ipp"
-#include "netco/impl/url.ipp"
+#include "netco/impl/net_server.ipp"
+#include "netco/impl/net_socket.ipp"
 #include "netco/impl/timers.ipp"
+#include "netco/impl/url.ipp"
+#include "netco/impl/worker_pool.ipp"
 
 // The WebSocket protocol core (netco/ws/*.hpp): no Asio, no I/O.
 #include "netco/impl/ws_codec.ipp"

@@ -138,8 +138,8 @@ class server_core : public loop_hook, public std::enable_shared_from_this<server
 template <class... Extra>
 using server_emitter =
     basic_event_emitter<event<"listening">, event<"connection", net::socket>, event<"close">,
-                        event<"error", std::error_code, error_info>,
-                        event<"drop", net::drop_info>, Extra...>;
+                        event<"error", std::error_code, error_info>, event<"drop", net::drop_info>,
+                        Extra...>;
 
 /// A server state: the listening core with the events of a server type (Extra: those beyond
 /// net.Server's). Node's net.Server is basic_server_state<>.
@@ -147,9 +147,9 @@ template <class... Extra>
 class basic_server_state : public server_core, public server_emitter<Extra...> {
  public:
   using emitter_type = server_emitter<Extra...>;
-  using server_core::server_core;
-  using emitter_type::count_of;    // for the server type's own layers (its connections)
+  using emitter_type::count_of;  // for the server type's own layers (its connections)
   using emitter_type::emit_event;
+  using server_core::server_core;
 
  protected:
   void emit_listening() override { this->template emit_event<"listening">(); }
@@ -157,10 +157,14 @@ class basic_server_state : public server_core, public server_emitter<Extra...> {
   void emit_error(std::error_code ec, const error_info& info) override {
     this->template emit_event<"error">(ec, info);
   }
-  bool has_error_listener() const noexcept override { return this->template count_of<"error">() > 0; }
+  bool has_error_listener() const noexcept override {
+    return this->template count_of<"error">() > 0;
+  }
   void emit_drop(const net::drop_info& info) override { this->template emit_event<"drop">(info); }
   bool has_drop_listener() const noexcept override { return this->template count_of<"drop">() > 0; }
-  void emit_connection(const net::socket& s) override { this->template emit_event<"connection">(s); }
+  void emit_connection(const net::socket& s) override {
+    this->template emit_event<"connection">(s);
+  }
   void drop_listeners() noexcept override { this->clear_all(); }
 };
 

@@ -126,10 +126,10 @@ using socket_emitter =
                         event<"error", std::error_code, error_info>, event<"close", bool>>;
 
 using write_callback = small_function<void(std::error_code)>;
-using steady_timer_ptr = std::unique_ptr<
-    asio::basic_waitable_timer<std::chrono::steady_clock,
-                               asio::wait_traits<std::chrono::steady_clock>,
-                               asio::io_context::executor_type>>;
+using steady_timer_ptr =
+    std::unique_ptr<asio::basic_waitable_timer<std::chrono::steady_clock,
+                                               asio::wait_traits<std::chrono::steady_clock>,
+                                               asio::io_context::executor_type>>;
 
 /// The shared state behind net::socket handles: Node's net.Socket (events, flowing and paused
 /// reads, the write queue with its high-water mark, half-close, timeouts) written once over a
@@ -203,7 +203,6 @@ class socket_state : public socket_emitter,
   std::size_t buffered() const noexcept { return writable_length_; }
 
   // --- what a transport calls (public for the read operations it starts) ------------
-
 
   /// The pending read's outcome: block holds n bytes (the reference is ours; null when n is
   /// 0); n == 0 is the end of the stream (ec clear or eof) or a failure.
