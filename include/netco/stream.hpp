@@ -172,8 +172,13 @@ class basic_stream {
   /// (ec stays clear: a full socket buffer is no error); ec is set only on failure.
   std::size_t try_write_some(std::span<const std::span<const std::byte>> buffers,
                              std::error_code& ec) {
-    detail::gather_buffers pending(buffers);
-    const std::size_t n = detail::send_now(socket_, pending.asio_buffers(), ec);
+    std::size_t n = 0;
+    if (buffers.size() == 1) {  // send(), cheaper in the kernel than a one-part sendmsg()
+      n = detail::send_now(socket_, asio::buffer(buffers[0].data(), buffers[0].size()), ec);
+    } else {
+      detail::gather_buffers pending(buffers);
+      n = detail::send_now(socket_, pending.asio_buffers(), ec);
+    }
     if (ec == asio::error::would_block) ec.clear();
     ec = detail::normalize(ec);
     return n;
