@@ -24,3 +24,4 @@
 #include "netco/udp.hpp"
 #include "netco/when_all.hpp"
 #include "netco/worker_pool.hpp"
+#include "netco/ws.hpp"
