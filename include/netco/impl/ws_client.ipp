@@ -25,7 +25,7 @@ NETCO_DECL std::error_code ws_client_transport(const url& u, std::shared_ptr<soc
 
 namespace netco::ws {
 
-NETCO_DECL socket create_socket(std::string_view address, client_options options) {
+NETCO_DECL socket create_socket(std::string_view address, const client_options& options) {
   ws::socket_options so{.max_payload = options.max_payload,
                         .max_fragments = options.max_fragments,
                         .high_water_mark = options.high_water_mark,
@@ -73,11 +73,13 @@ NETCO_DECL socket create_socket(std::string_view address, client_options options
   return socket(ws);
 }
 
-NETCO_DECL task<stream> connect(std::string address, client_options options) {
-  socket s = create_socket(address, std::move(options));
+NETCO_DECL task<stream> connect(std::string address, const client_options& options) {
+  // NOTE: not a coroutine itself: GCC 12 frees a by-value coroutine parameter with a
+  // defaulted argument twice (seen here as free(): invalid pointer); the socket is made now,
+  // and only the wait is a coroutine.
+  socket s = create_socket(address, options);
   s.state()->pull_ = true;
-  co_await netco::detail::ws_socket_state::wait_open(s.state());
-  co_return stream(s.state());
+  return netco::detail::ws_socket_state::open_stream(s.state());
 }
 
 }  // namespace netco::ws

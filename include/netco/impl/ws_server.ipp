@@ -111,7 +111,7 @@ NETCO_DECL std::shared_ptr<ws_socket_state> ws_handshake(const http::incoming_me
   return ws;
 }
 
-NETCO_DECL ws_server_state::ws_server_state(ws::server_options o) : options_(std::move(o)) {
+NETCO_DECL ws_server_state::ws_server_state(const ws::server_options& o) : options_(o) {
   registry_->track_clients = options_.client_tracking;
   registry_->max_backpressure = options_.max_backpressure;
   registry_->backpressure = options_.backpressure == ws::backpressure_policy::close
@@ -177,6 +177,15 @@ NETCO_DECL void ws_server_state::start() {
     if (auto self = weak.lock(); self && self->count_of<"error">() > 0)
       self->emit_event<"error">(ec);
   });
+  // The http server closed (its shutdown, or ours): so is this one; its listeners go, which
+  // breaks the cycles of handles they capture.
+  close_id_ = http_.add_listener("close", [weak] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
+    self->closed_ = true;
+    self->emit_event<"close">();
+    self->clear_all();
+  });
   if (options_.port) http_.listen(*options_.port, options_.host, options_.backlog);
 }
 
@@ -188,6 +197,7 @@ NETCO_DECL void ws_server_state::close() {
     http_.off("upgrade", upgrade_id_);
     http_.off("listening", listening_id_);
     http_.off("error", error_id_);
+    http_.off("close", close_id_);
   }
   if (own_http_ && http_.listening()) {
     // NOTE: open WebSocket connections keep the http server's count up, so its "close" would
@@ -204,20 +214,21 @@ NETCO_DECL void ws_server_state::close() {
 
 namespace netco::ws {
 
-NETCO_DECL server create_server(server_options options) {
-  auto s = std::make_shared<netco::detail::ws_server_state>(std::move(options));
+NETCO_DECL server create_server(const server_options& options) {
+  auto s = std::make_shared<netco::detail::ws_server_state>(options);
   s->start();
   return server(std::move(s));
 }
 
-NETCO_DECL task<stream> accept(http::incoming_message req, net::socket sock, buffer head,
-                               server_options options) {
+NETCO_DECL task<stream> accept(const http::incoming_message& req, const net::socket& sock,
+                               const buffer& head, const server_options& options) {
+  // NOTE: not a coroutine itself (see ws::connect): the handshake is answered now.
   auto ws = netco::detail::ws_handshake(req, sock, options, nullptr);
-  if (!ws)
-    throw std::system_error(make_error_code(errc::invalid_key), "WebSocket handshake refused");
-  ws->pull_ = true;
-  ws->start(head);
-  co_return stream(std::move(ws));
+  if (ws) {
+    ws->pull_ = true;
+    ws->start(head);
+  }
+  return netco::detail::ws_socket_state::open_stream(std::move(ws));
 }
 
 }  // namespace netco::ws

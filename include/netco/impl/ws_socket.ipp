@@ -151,7 +151,7 @@ NETCO_DECL void ws_socket_state::attach(std::shared_ptr<socket_state> sock) {
 
 NETCO_DECL void ws_socket_state::start(const buffer& head) {
   if (!head.empty()) on_data(head);
-  if (sock_ && !user_paused_ && !(pull_ && !inbox_.empty())) sock_->resume();
+  if (sock_ && !user_paused_) sock_->resume();
 }
 
 NETCO_DECL void ws_socket_state::start_heartbeat() {
@@ -340,6 +340,11 @@ NETCO_DECL void ws_socket_state::pong(buffer data, write_callback cb) {
 
 NETCO_DECL void ws_socket_state::closing() {
   ready_ = ws::ready_state::closing;
+  // The close handshake needs the peer's bytes, whatever read() has not taken yet.
+  if (inbox_paused_ && sock_ && !user_paused_) {
+    inbox_paused_ = false;
+    sock_->resume();
+  }
   if (close_timer_.id() == 0) {
     close_timer_ = netco::set_timeout(
         [w = weak_from_this()] {
@@ -383,7 +388,7 @@ NETCO_DECL void ws_socket_state::pause() {
 
 NETCO_DECL void ws_socket_state::resume() {
   user_paused_ = false;
-  if (sock_ && !(pull_ && !inbox_.empty())) sock_->resume();
+  if (sock_ && !inbox_paused_) sock_->resume();
 }
 
 // --- topics --------------------------------------------------------------------------------------
@@ -421,7 +426,11 @@ NETCO_DECL void ws_socket_state::on_data(const buffer& chunk) {
     std::exchange(read_waiter_, {}).resume();
 }
 
-NETCO_DECL void ws_socket_state::on_end() {}  // the socket ends its side and closes
+NETCO_DECL void ws_socket_state::on_end() {
+  // The peer's FIN: nothing more can come, so our side ends too (an HTTP server's sockets
+  // allow half-open connections, a WebSocket does not).
+  if (sock_) sock_->end({});
+}
 
 NETCO_DECL void ws_socket_state::on_drain() {
   auto keep = shared_from_this();
@@ -479,8 +488,13 @@ NETCO_DECL void ws_socket_state::emit_error(std::error_code ec) {
 NETCO_DECL void ws_socket_state::on_message(buffer data, bool binary) {
   alive_ = true;
   if (pull_) {
+    inbox_bytes_ += data.size();
     inbox_.push_back({std::move(data), binary});
-    if (sock_) sock_->pause();  // read() resumes once it took them
+    // Bounded: past the mark, reading stops until read() took them.
+    if (sock_ && (inbox_bytes_ >= options_.high_water_mark || inbox_.size() >= 64)) {
+      inbox_paused_ = true;
+      sock_->pause();
+    }
     return;
   }
   emit_event<"message">(data, binary);
@@ -533,13 +547,16 @@ NETCO_DECL void ws_socket_state::on_error(std::error_code ec, std::uint16_t clos
 NETCO_DECL task<std::optional<ws::message>> ws_socket_state::read(
     std::shared_ptr<ws_socket_state> self) {
   self->pull_ = true;
-  while (self->inbox_.empty() && self->ready_ != ws::ready_state::closed) {
-    if (self->sock_ && self->sock_->is_paused() && !self->user_paused_) self->sock_->resume();
+  while (self->inbox_.empty() && self->ready_ != ws::ready_state::closed)
     co_await ws_waiter{self->read_waiter_};
-  }
   if (self->inbox_.empty()) co_return std::nullopt;
   ws::message m = std::move(self->inbox_.front());
   self->inbox_.pop_front();
+  self->inbox_bytes_ -= m.data.size();
+  if (self->inbox_paused_ && self->inbox_.empty()) {
+    self->inbox_paused_ = false;
+    if (self->sock_ && !self->user_paused_) self->sock_->resume();
+  }
   co_return m;
 }
 
@@ -554,10 +571,11 @@ NETCO_DECL task<> ws_socket_state::send_all(std::shared_ptr<ws_socket_state> sel
   }
 }
 
-NETCO_DECL task<> ws_socket_state::wait_open(std::shared_ptr<ws_socket_state> self) {
+NETCO_DECL task<ws::stream> ws_socket_state::open_stream(std::shared_ptr<ws_socket_state> self) {
+  if (!self) throw std::system_error(ws::errc::invalid_key, "WebSocket handshake refused");
   while (self->ready_ == ws::ready_state::connecting) co_await ws_waiter{self->close_waiter_};
-  if (self->ready_ != ws::ready_state::open)
-    throw std::system_error(self->error_ ? self->error_ : make_error_code(ws::errc::not_open));
+  if (self->ready_ != ws::ready_state::open && self->error_) throw std::system_error(self->error_);
+  co_return ws::stream(std::move(self));
 }
 
 NETCO_DECL task<> ws_socket_state::close_all(std::shared_ptr<ws_socket_state> self,

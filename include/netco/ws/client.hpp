@@ -43,20 +43,24 @@ struct client_options {
 /// Connects to a ws:// URL; "upgrade"(res) and "open" follow, or "error" (only to listeners)
 /// and "close"(1006). wss:// is refused for now (unsupported_scheme: TLS lands separately),
 /// as are other schemes and URLs that do not parse (invalid_url). Node: new WebSocket(url)
-NETCO_DECL socket create_socket(std::string_view url, client_options options = {});
+NETCO_DECL socket create_socket(std::string_view url, const client_options& options);
+inline socket create_socket(std::string_view url) { return create_socket(url, client_options()); }
 
 /// create_socket with an "open" listener. Node: new WebSocket(url).on('open', cb)
 template <class Fn>
-requires std::is_invocable_v<Fn&> socket connect(std::string_view url, client_options options,
-                                                 Fn&& on_open) {
-  socket s = create_socket(url, std::move(options));
+requires std::is_invocable_v<Fn&> socket connect(std::string_view url,
+                                                 const client_options& options, Fn&& on_open) {
+  socket s = create_socket(url, options);
   s.once("open", std::forward<Fn>(on_open));
   return s;
 }
 
 /// Coroutine style: resumes once the connection is open, or throws std::system_error with
 /// why it is not (unexpected_response, refused connection, timeout...).
-NETCO_DECL task<stream> connect(std::string url, client_options options = {});
+NETCO_DECL task<stream> connect(std::string url, const client_options& options);
+// NOTE: an overload, not a defaulted argument: GCC 12 copies a defaulted class-type argument
+// of a call inside a coroutine bytewise (its strings then free a wrong pointer).
+inline task<stream> connect(std::string url) { return connect(std::move(url), client_options()); }
 
 }  // namespace netco::ws
 

@@ -89,7 +89,7 @@ class ws_server_state final : public ws_server_emitter,
   using ws_server_emitter::count_of;
   using ws_server_emitter::emit_event;
 
-  NETCO_DECL explicit ws_server_state(ws::server_options o);
+  NETCO_DECL explicit ws_server_state(const ws::server_options& o);
   NETCO_DECL ~ws_server_state() override;
 
   NETCO_DECL void start();
@@ -104,7 +104,7 @@ class ws_server_state final : public ws_server_emitter,
   bool own_http_ = false;
   bool closed_ = false;
   std::shared_ptr<ws_registry> registry_ = std::make_shared<ws_registry>();
-  listener_id upgrade_id_ = 0, listening_id_ = 0, error_id_ = 0, request_id_ = 0;
+  listener_id upgrade_id_ = 0, listening_id_ = 0, error_id_ = 0, request_id_ = 0, close_id_ = 0;
 };
 
 /// The opening handshake (RFC 6455 4.2): checks req, answers 101 with the subprotocol and
@@ -172,11 +172,11 @@ class server : public netco::detail::handle<server, netco::detail::ws_server_sta
 
 /// A server on the calling thread's loop; throws std::invalid_argument unless exactly one of
 /// port, server, no_server is given. Node: new WebSocketServer(options[, callback])
-NETCO_DECL server create_server(server_options options);
+NETCO_DECL server create_server(const server_options& options);
 template <class Fn>
 requires std::is_invocable_v<Fn&, const ws::socket&, const http::incoming_message&> server
-create_server(server_options options, Fn&& on_connection) {
-  server s = create_server(std::move(options));
+create_server(const server_options& options, Fn&& on_connection) {
+  server s = create_server(options);
   s.on("connection",
        [fn = std::forward<Fn>(on_connection)](
            const ws::socket& ws, const http::incoming_message& req) mutable { fn(ws, req); });
@@ -185,8 +185,13 @@ create_server(server_options options, Fn&& on_connection) {
 
 /// Coroutine style, in an http::server's "upgrade" listener: answers the handshake and gives
 /// the connection as a stream, or throws std::system_error (invalid_key...) after a 4xx.
-NETCO_DECL task<stream> accept(http::incoming_message req, net::socket sock, buffer head,
-                               server_options options = {});
+NETCO_DECL task<stream> accept(const http::incoming_message& req, const net::socket& sock,
+                               const buffer& head, const server_options& options);
+// NOTE: an overload, not a defaulted argument (see ws::connect).
+inline task<stream> accept(const http::incoming_message& req, const net::socket& sock,
+                           const buffer& head) {
+  return accept(req, sock, head, server_options());
+}
 
 }  // namespace netco::ws
 

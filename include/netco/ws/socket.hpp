@@ -66,6 +66,7 @@ struct message {
 };
 
 class socket;
+class stream;
 
 }  // namespace netco::ws
 
@@ -165,8 +166,9 @@ class ws_socket_state final : public ws_socket_emitter,
                                     bool binary);
   NETCO_DECL static task<> close_all(std::shared_ptr<ws_socket_state> self, std::uint16_t code,
                                      std::string reason);
-  /// Client: resumes once open (or throws std::system_error with why it is not).
-  NETCO_DECL static task<> wait_open(std::shared_ptr<ws_socket_state> self);
+  /// The stream once self is open, or throws std::system_error with why it is not (null
+  /// self: the handshake was refused).
+  NETCO_DECL static task<ws::stream> open_stream(std::shared_ptr<ws_socket_state> self);
   bool pull_ = false;  // read() takes the messages (coroutine style)
 
   // --- the socket's events (socket_protocol) -------------------------------------------------
@@ -213,6 +215,8 @@ class ws_socket_state final : public ws_socket_emitter,
   bool alive_ = true;     // heard from the peer since the last heartbeat ping
   bool feeding_ = false;  // inside rx_.feed(): read() waiters are woken after it
   bool user_paused_ = false;
+  bool inbox_paused_ = false;  // read() has not taken enough: reading stops
+  std::size_t inbox_bytes_ = 0;
   timeout close_timer_;
   timeout heartbeat_;
   std::deque<ws::message> inbox_;
