@@ -22,6 +22,8 @@
 #include "netco/events.hpp"
 #include "netco/http/message.hpp"
 #include "netco/http/parser.hpp"
+// NOTE: net/socket.hpp declares server_connection_gone, which net/server.hpp defines.
+#include "netco/net/server.hpp"
 #include "netco/net/socket.hpp"
 #include "netco/task.hpp"
 #include "netco/timers.hpp"
