@@ -305,13 +305,16 @@ TEST_CASE("permessage-deflate, when both ends opt in: negotiated and round-tripp
 TEST_CASE("heartbeat: a peer that stops answering pings is terminated") {
   netco_test::run([]() -> netco::task<> {
     echo_fixture f({.ping_interval = 20ms});
-    std::uint16_t code = 0;
-    f.srv.on("connection", [&](const ws::socket& s, const http::incoming_message&) {
-      s.on("close", [&](std::uint16_t c, std::string_view) { code = c; });
+    // Shared: the live client's server side closes after this frame is gone.
+    auto code = std::make_shared<std::uint16_t>(0);
+    f.srv.on("connection", [code](const ws::socket& s, const http::incoming_message&) {
+      s.on("close", [code](std::uint16_t c, std::string_view) {
+        if (*code == 0) *code = c;
+      });
     });
     netco::tcp::stream raw = co_await raw_upgrade(f.srv.address().port);  // never pongs
-    CHECK(co_await netco_test::eventually([&] { return code != 0; }));
-    CHECK(code == 1006);
+    CHECK(co_await netco_test::eventually([&] { return *code != 0; }));
+    CHECK(*code == 1006);
     // A live client answers (auto-pong) and stays.
     ws::stream c = co_await ws::connect(f.url);
     co_await netco::sleep_for(100ms);
