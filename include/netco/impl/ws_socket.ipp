@@ -20,8 +20,7 @@ struct ws_waiter {
   void await_resume() const noexcept {}
 };
 
-/// Whether a comma-separated header value holds token (ASCII case-insensitive).
-inline bool ws_has_token(std::string_view value, std::string_view token) noexcept {
+NETCO_DECL bool ws_has_token(std::string_view value, std::string_view token) noexcept {
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
     std::string_view item = value.substr(0, comma);

@@ -83,6 +83,9 @@ using ws_socket_emitter =
 
 class ws_socket_state;
 
+/// Whether a comma-separated header value holds token (ASCII case-insensitive).
+NETCO_DECL bool ws_has_token(std::string_view value, std::string_view token) noexcept;
+
 /// What a server's subscriber whose buffered amount passed the limit gets on publish().
 enum class ws_backpressure_action : std::uint8_t { skip, close };
 
