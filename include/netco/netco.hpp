@@ -25,3 +25,4 @@
 #include "netco/url.hpp"
 #include "netco/when_all.hpp"
 #include "netco/worker_pool.hpp"
+#include "netco/ws.hpp"

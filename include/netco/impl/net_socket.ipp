@@ -466,6 +466,58 @@ NETCO_DECL bool socket_state::write(const buffer* shared, std::span<const std::b
   return ok;
 }
 
+NETCO_DECL bool socket_state::write_gathered(std::span<const gather_part> parts,
+                                             write_callback cb) {
+  std::size_t total = 0;
+  for (const gather_part& p : parts) total += p.bytes.size();
+  constexpr std::size_t max_parts = 8;
+  if (destroyed_ || ended_ || total == 0 || parts.size() > max_parts || !connected_ || writing_ ||
+      queue_head_ != queue_.size()) {
+    // Nothing to gather now (queued behind other writes, or refused): part by part.
+    if (parts.empty()) return write(nullptr, {}, std::move(cb));
+    bool ok = true;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      ok = write(parts[i].shared, parts[i].bytes,
+                 i + 1 == parts.size() ? std::move(cb) : write_callback{});
+    }
+    return ok;
+  }
+  bytes_written_ += total;
+  std::array<std::span<const std::byte>, max_parts> iov{};
+  for (std::size_t i = 0; i < parts.size(); ++i) iov[i] = parts[i].bytes;
+  std::error_code ec;
+  std::size_t sent = transport_try_write(std::span(iov.data(), parts.size()), ec);
+  if (ec && !would_block(ec)) {
+    defer(*owner_, [self = shared_from_this(), cb = std::move(cb), ec]() mutable {
+      if (cb) cb(ec);
+      self->destroy(ec, false, {"write"});
+    });
+    return false;
+  }
+  if (ec) sent = 0;
+  if (sent > 0) touch();
+  if (sent == total) {
+    if (cb) complete_later(std::move(cb), {});
+    return true;
+  }
+  // Queue what the socket did not take, the callback with the last byte.
+  std::size_t last = parts.size();
+  while (last > 0 && parts[last - 1].bytes.empty()) --last;
+  for (std::size_t i = 0; i < last; ++i) {
+    const std::span<const std::byte> b = parts[i].bytes;
+    if (sent >= b.size()) {
+      sent -= b.size();
+      continue;
+    }
+    enqueue(parts[i].shared, b.subspan(sent), i + 1 == last ? std::move(cb) : write_callback{});
+    sent = 0;
+  }
+  start_writer();
+  const bool ok = writable_length_ < config_.high_water_mark;
+  if (!ok) need_drain_ = true;
+  return ok;
+}
+
 NETCO_DECL void socket_state::end(write_callback cb) {
   if (destroyed_ || ended_) {
     if (cb) complete_later(std::move(cb), {});

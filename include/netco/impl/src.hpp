@@ -41,6 +41,10 @@
 #include "netco/impl/ws_deflate.ipp"
 #include "netco/impl/ws_frame.ipp"
 #include "netco/impl/ws_handshake.ipp"
+// The WebSocket I/O layer (netco/ws/socket.hpp, server.hpp, client.hpp).
+#include "netco/impl/ws_client.ipp"
+#include "netco/impl/ws_server.ipp"
+#include "netco/impl/ws_socket.ipp"
 // The TLS layer (OpenSSL 3), only where the program links it: define NETCO_HAS_TLS for this
 // translation unit (meson's netco_separate_dep does when it found OpenSSL) and link -lssl
 // -lcrypto. Its headers declare, and never define, these under NETCO_SEPARATE_COMPILATION.

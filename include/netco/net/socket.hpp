@@ -1,5 +1,6 @@
 // netco/net/socket.hpp: Node's net.Socket over any netco stream (net::socket, connect, is_ip)
 #pragma once
+#include <array>         // array: a gathered write's buffers
 #include <chrono>        // steady_clock, milliseconds: set_timeout
 #include <concepts>      // invocable: callback overloads
 #include <coroutine>     // coroutine_handle: a coroutine waiting in read()
@@ -177,6 +178,15 @@ class socket_state : public socket_emitter,
   // --- writing --------------------------------------------------------------------------
 
   NETCO_DECL bool write(const buffer* shared, std::span<const std::byte> bytes, write_callback cb);
+  /// One piece of a gathered write: shared (kept by reference) when `shared` holds the bytes,
+  /// copied otherwise.
+  struct gather_part {
+    std::span<const std::byte> bytes;
+    const buffer* shared = nullptr;
+  };
+  /// As write() for parts in order, with cb after the last, but with one system call for all
+  /// of them when nothing is queued (a protocol's frame header and its payload).
+  NETCO_DECL bool write_gathered(std::span<const gather_part> parts, write_callback cb);
   NETCO_DECL void end(write_callback cb);
 
   // --- closing --------------------------------------------------------------------------

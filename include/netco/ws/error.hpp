@@ -34,6 +34,15 @@ enum class errc {
   invalid_extensions_header,        ///< handshake: malformed Sec-WebSocket-Extensions
   unexpected_extension_response,    ///< handshake: the server's extension answer breaks the
                                     ///< offer (a parameter not allowed, a value out of range)
+  // The I/O layer (netco/ws/socket.hpp, server.hpp).
+  unexpected_response,  ///< client: the server answered the upgrade with another status
+  invalid_upgrade,      ///< client: a 101 without Upgrade: websocket / Connection: upgrade
+  invalid_subprotocol,  ///< client: the server chose a subprotocol that was not offered
+  invalid_url,          ///< client: the URL does not parse, or has a fragment
+  unsupported_scheme,   ///< client: not ws:// (wss:// waits for TLS)
+  not_open,             ///< sending while the socket is not OPEN
+  closed_before_open,   ///< close() or terminate() while CONNECTING
+  handshake_timeout,    ///< client: no answer to the upgrade within handshake_timeout
 };
 
 }  // namespace netco::ws
@@ -89,6 +98,22 @@ class ws_category_impl final : public std::error_category {
         return "Invalid Sec-WebSocket-Extensions header";
       case ws::errc::unexpected_extension_response:
         return "Server sent an unacceptable Sec-WebSocket-Extensions header";
+      case ws::errc::unexpected_response:
+        return "Unexpected server response";
+      case ws::errc::invalid_upgrade:
+        return "Invalid Upgrade header";
+      case ws::errc::invalid_subprotocol:
+        return "Server sent an invalid subprotocol";
+      case ws::errc::invalid_url:
+        return "Invalid URL [ERR_INVALID_URL]";
+      case ws::errc::unsupported_scheme:
+        return "The URL's protocol must be \"ws:\" (wss: needs TLS) [ERR_INVALID_URL_SCHEME]";
+      case ws::errc::not_open:
+        return "WebSocket is not open";
+      case ws::errc::closed_before_open:
+        return "WebSocket was closed before the connection was established";
+      case ws::errc::handshake_timeout:
+        return "Opening handshake has timed out";
     }
     return "unknown WebSocket error";
   }
