@@ -1,4 +1,4 @@
-// examples/chat_room.cpp: seed 002's TCP chat room: each newcomer hears how many are online
+// examples/chat_room.cpp: a TCP chat room: each newcomer hears how many are online
 // and is asked for a nickname; then each line goes to everyone else. Usage: chat_room [port]
 // [loops] (default 1): with several loops, members sit on different threads and every line
 // is relayed to each loop, which writes it to its own members.

@@ -1,4 +1,4 @@
-// examples/client_test.cpp: seed 002's runTest: a server tells each client its number; a
+// examples/client_test.cpp: runTest: a server tells each client its number; a
 // client connects, checks the data it receives, ends, and the program exits 0 (all passed) or
 // 1. Usage: client_test [port]   (it runs its own server, then two clients in turn)
 #include <netco/net.hpp>
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     std::exit(1);
   });
 
-  // runTest(expectedId, done), as in the seed.
+  // runTest(expectedId, done).
   std::function<void(int, std::function<void()>)> run_test = [&](int expected,
                                                                  std::function<void()> done) {
     net::socket client = net::connect(server.address().port, "127.0.0.1");

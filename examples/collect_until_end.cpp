@@ -1,4 +1,4 @@
-// examples/collect_until_end.cpp: seed 001: accumulate all data of a connection and print it
+// examples/collect_until_end.cpp: accumulate all data of a connection and print it
 // at "end". Try: printf 'one\ntwo\n' | nc -N 127.0.0.1 8001
 #include <netco/net.hpp>
 #include <netco/shutdown.hpp>

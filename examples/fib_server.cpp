@@ -1,4 +1,4 @@
-// examples/fib_server.cpp: fibonacci(n) off the loop, in a worker pool (seed 000).
+// examples/fib_server.cpp: fibonacci(n) off the loop, in a worker pool.
 // Try: echo 42 | nc -q1 127.0.0.1 7002 & echo 1 | nc -q1 127.0.0.1 7002
 // (the second answer comes first: fib(42) runs on a worker while the loop serves others)
 #include <netco/netco.hpp>
@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-// As in the seed: naive recursion, the CPU-bound work that must not run on the loop.
+// Naive recursion, the CPU-bound work that must not run on the loop.
 long fibonacci(long n) { return n < 2 ? n : fibonacci(n - 1) + fibonacci(n - 2); }
 
 // The same, but a job that takes a std::stop_token gives up (-1) when the pool asks it to:

@@ -1,4 +1,4 @@
-// examples/hello_server.cpp: seed 000 in Node style: answer each request with "hello world" and
+// examples/hello_server.cpp: Node style: answer each request with "hello world" and
 // end. Try: curl http://127.0.0.1:3000/   or   echo hi | nc 127.0.0.1 3000
 #include <netco/net.hpp>
 #include <netco/shutdown.hpp>

@@ -1,4 +1,4 @@
-// examples/http_get.cpp: seed 004's client: GET a URL, print the status, headers and body
+// examples/http_get.cpp: client: GET a URL, print the status, headers and body
 // (Node style). Try: http_get http://127.0.0.1:8080/
 #include <netco/http.hpp>
 

@@ -1,4 +1,4 @@
-// examples/pipe_to_file.cpp: seed 003 (1.2.4): pipe every client into one file with
+// examples/pipe_to_file.cpp: pipe every client into one file with
 // {end: false}, so the file stays open for the next client. Usage: pipe_to_file [port] [file]
 // Try: echo hello | nc -N 127.0.0.1 8080; cat msg.txt
 #include <netco/fs.hpp>

@@ -1,5 +1,5 @@
-// examples/server_info.cpp: seed 003 (1.1.3-1.2.1): getConnections(), maxConnections = 1 and
-// address(), logged as in the seed. A second concurrent client is refused ("drop").
+// examples/server_info.cpp: getConnections(), maxConnections = 1 and
+// address(), logged as Node's example does. A second concurrent client is refused ("drop").
 // Try: nc 127.0.0.1 8080   (and a second nc while the first is open)
 #include <netco/net.hpp>
 #include <netco/shutdown.hpp>

@@ -1,4 +1,4 @@
-// examples/ws_chat.cpp: seed 002's chat room in a browser: GET / serves a small HTML+JS client,
+// examples/ws_chat.cpp: a chat room in a browser: GET / serves a small HTML+JS client,
 // and its WebSocket (same port) joins the room: the first message is the nickname, each later
 // one goes to everyone through publish/subscribe. Try: open http://127.0.0.1:8010/ twice
 #include <netco/http.hpp>
