@@ -9,6 +9,7 @@ want=(g++ clang-14 libclang-rt-14-dev libasio-dev doctest-dev meson ninja-build 
       cmake pkg-config python3 curl clang-format-14 nginx)
 want+=(liburing-dev)  # meson -Dio_uring=enabled (the loop on io_uring; CI section "uring")
 want+=(libssl-dev openssl zlib1g-dev)  # TLS (-Dtls, OpenSSL 3) and permessage-deflate (-Dws_deflate)
+want+=(chromium)  # a real browser for the WebSocket chat page's interop test (headless)
 for arg in "$@"; do
   case "$arg" in
     # the kit's baselines (libuv, Boost.Beast headers; nginx is above), its drivers (make, wrk,
@@ -21,6 +22,8 @@ for arg in "$@"; do
 done
 # Node.js is used by interop tests; the machines have it already, so only fill the gap.
 command -v node >/dev/null 2>&1 || want+=(nodejs)
+# npm installs the ws package the WebSocket interop tests run against (Node's own npm if any).
+command -v npm >/dev/null 2>&1 || want+=(npm)
 
 missing=()
 for pkg in "${want[@]}"; do
