@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "netco/spawn.hpp"
 #include "netco/tcp.hpp"
 #include "netco/timer.hpp"
 #include "support.hpp"
@@ -720,4 +721,36 @@ TEST_CASE("is_ip / is_ipv4 / is_ipv6") {
   CHECK_FALSE(net::is_ipv4("1.2.3"));
   CHECK(net::is_ipv6("fe80::1"));
   CHECK_FALSE(net::is_ipv6("127.0.0.1"));
+}
+
+TEST_CASE("data then a reset: \"data\", then \"error\" ECONNRESET and close(true), never \"end\"") {
+  // The reset arrives right behind the data, often in the same wake: the read after the data
+  // must report it as the error it is, not as the peer's end.
+  std::string got;
+  std::vector<std::string> events;
+  std::error_code error;
+  run_loop([&] {
+    net::server srv = net::create_server([&](net::socket s) {
+      s.on("data", [&](const netco::buffer& b) { got += b.view(); });
+      s.on("end", [&] { events.push_back("end"); });
+      s.on("error", [&](std::error_code ec) {
+        error = ec;
+        events.push_back("error");
+      });
+      s.on("close", [&, srv](bool had_error) {
+        events.push_back(had_error ? "close(true)" : "close");
+        srv.close();
+      });
+    });
+    srv.listen(0, "127.0.0.1", [srv] {
+      netco::spawn([](std::uint16_t port) -> netco::task<> {
+        netco::tcp::stream c = co_await netco::tcp::connect("127.0.0.1", port);
+        co_await c.write_all(std::string_view("hello"));
+        c.reset();  // RST right after the bytes
+      }(srv.address().port));
+    });
+  });
+  CHECK(got == "hello");
+  CHECK(error == std::errc::connection_reset);
+  CHECK(events == std::vector<std::string>{"error", "close(true)"});
 }

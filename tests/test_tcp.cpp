@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "netco/cancel.hpp"
+#include "netco/resolve.hpp"
 #include "netco/spawn.hpp"
 #include "netco/timer.hpp"
 #include "netco/when_all.hpp"
@@ -387,3 +388,27 @@ TEST_CASE("endpoints, no-delay and keep-alive options") {
     CHECK(nd.value());
   }());
 }
+
+TEST_CASE("a name lookup in progress is cancelled at once (with_timeout, cancel_scope)") {
+  netco_test::run([]() -> task<> {
+    // getaddrinfo runs on its own thread and cannot be stopped: the awaiter must not wait for
+    // it (a slow DNS server would hold with_timeout(tcp::connect(name, port), 1s) for minutes).
+    auto lookup = [](std::error_code& ec) -> task<> {
+      (void)co_await netco::resolve("localhost", 80, ec);
+    };
+    auto cancel_now = [](netco::cancel_scope& scope) -> task<> {
+      scope.cancel();
+      co_return;
+    };
+    netco::cancel_scope scope;
+    std::error_code ec;
+    co_await netco::when_all(scope.run(lookup(ec)), cancel_now(scope));
+    CHECK(ec == std::errc::operation_canceled);
+  }());
+}
+
+// The liburing wrappers that Asio's io_uring code is compiled with stay inside netco: a user's
+// own call of liburing's functions must not be renamed by them.
+#if defined(io_uring_prep_cancel) || defined(io_uring_prep_timeout_remove)
+#error "netco leaked its liburing wrapper macros into user code"
+#endif
