@@ -47,4 +47,5 @@
 #include "netco/impl/tls_engine.ipp"
 #include "netco/impl/tls_error.ipp"
 #include "netco/impl/tls_self_signed.ipp"
+#include "netco/impl/tls_stream.ipp"
 #endif
