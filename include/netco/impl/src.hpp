@@ -50,4 +50,5 @@
 #include "netco/impl/tls_stream.ipp"
 #include "netco/impl/tls_socket.ipp"
 #include "netco/impl/tls_server.ipp"
+#include "netco/impl/https.ipp"
 #endif
