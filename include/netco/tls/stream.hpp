@@ -353,6 +353,8 @@ class stream {
       }
       switch (r.status) {
         case handshake_status::done:
+          // The peer's first records may have come with its last flight: read before waiting.
+          c.more = true;
           co_return std::error_code();
         case handshake_status::failed:
           co_return r.error;
