@@ -69,7 +69,8 @@ NETCO_DECL bool append_request_head(std::string& out, const http::request_option
   }
   if (!host) {
     out.append("Host: ").append(o.host);
-    if (o.port != (o.protocol == "https:" ? 443 : 80)) out.append(":").append(std::to_string(o.port));
+    const std::uint16_t scheme_port = o.protocol == "https:" ? 443 : 80;
+    if (o.port != scheme_port) out.append(":").append(std::to_string(o.port));
     out.append("\r\n");
   }
   if (!connection) out.append(keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
