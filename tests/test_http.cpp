@@ -599,7 +599,26 @@ TEST_CASE("client: max_sockets queues requests; a refused connection is an error
       refused = e.code() == std::errc::connection_refused;
     }
     CHECK(refused);
-    CHECK_THROWS_AS((void)http::parse_url("https://example.com/"), std::system_error);
+    CHECK_THROWS_AS((void)http::parse_url("ftp://example.com/"), std::system_error);
+    const http::request_options tls = http::parse_url("https://example.com/x");
+    CHECK(tls.protocol == "https:");
+    CHECK(tls.port == 443);
+    // https: without netco/https.hpp: no agent makes TLS connections (Node's
+    // ERR_INVALID_PROTOCOL when the agent's protocol differs).
+    std::error_code https_error;
+    try {
+      // NOTE: the task made first: GCC 12 frees a default-argument temporary of a co_await
+      // expression twice.
+      netco::task<http::fetch_response> t = http::fetch("https://127.0.0.1:1/");
+      (void)co_await std::move(t);
+    } catch (const std::system_error& e) {
+      https_error = e.code();
+    }
+    if (netco::detail::https_global_agent == nullptr) {
+      CHECK(https_error == http::error::unsupported_protocol);
+    } else {  // the separate-compilation library has the TLS layer linked in
+      CHECK(https_error == std::errc::connection_refused);
+    }
   }());
 }
 

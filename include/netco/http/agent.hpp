@@ -66,6 +66,10 @@ class agent {
   explicit agent(agent_options o = {}) : options_(o) {}
   agent(const agent&) = delete;
   agent& operator=(const agent&) = delete;
+  virtual ~agent() = default;
+
+  /// The scheme of the connections it makes: "http:" (https::agent: "https:"). Node: protocol
+  virtual std::string_view protocol() const noexcept { return "http:"; }
 
   /// Node: agent.freeSockets[name].length
   NETCO_DECL std::size_t free_sockets(std::string_view host, std::uint16_t port);
@@ -83,6 +87,11 @@ class agent {
   NETCO_DECL void release(std::string_view host, std::uint16_t port, const net::socket& s,
                           bool reusable);
 
+ protected:
+  /// A new connection to host:port, connecting: acquire() waits for its "connect" or "error".
+  /// A plain TCP socket here; https::agent makes TLS ones ("connect" once secure).
+  NETCO_DECL virtual net::socket create_connection(std::string host, std::uint16_t port);
+
  private:
   static std::string key(std::string_view host, std::uint16_t port);
   std::shared_ptr<detail::agent_pool> pool_for(const std::string& k);
@@ -94,6 +103,16 @@ class agent {
 
 /// This thread's default agent (keep-alive on). Node: http.globalAgent
 NETCO_DECL agent& global_agent();
+
+}  // namespace netco::http
+
+namespace netco::detail {
+/// https::global_agent, once netco/https.hpp is included: what a request to an https: URL
+/// without an agent uses (none: the request fails with unsupported_protocol).
+inline netco::http::agent& (*https_global_agent)() = nullptr;
+}  // namespace netco::detail
+
+namespace netco::http {
 
 }  // namespace netco::http
 

@@ -31,6 +31,7 @@ namespace netco::http {
 
 /// Node: http.request(options)
 struct request_options {
+  std::string protocol = "http:";  ///< or "https:" (netco/https.hpp): picks the agent
   std::string method = "GET";
   std::string host = "localhost";
   std::uint16_t port = 80;
@@ -40,7 +41,7 @@ struct request_options {
   std::chrono::milliseconds timeout{0};  ///< as set_timeout()
 };
 
-/// Splits "http://host[:port][/path]" into options (https and other schemes are refused).
+/// Splits "http[s]://host[:port][/path]" into options (other schemes are refused).
 NETCO_DECL request_options parse_url(std::string_view url);
 
 /// An interim 1xx response the client got. Node: the "information" event's argument

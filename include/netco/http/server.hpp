@@ -124,7 +124,9 @@ using http_server_base =
 /// The shared state behind http::server handles: net's listening core, whose connections
 /// get an HTTP parser each (http_connection) instead of "data" listeners, and the timer that
 /// enforces the timeouts. Loop thread only.
-class http_server_state final : public http_server_base {
+/// An https server derives from it: its sockets are TLS ones, handed to on_connection() after
+/// their handshake.
+class http_server_state : public http_server_base {
  public:
   NETCO_DECL http_server_state(loop& owner, http::server_options o);
   NETCO_DECL ~http_server_state() override;

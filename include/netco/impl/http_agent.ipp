@@ -95,17 +95,21 @@ NETCO_DECL task<net::socket> agent::acquire(std::string host, std::uint16_t port
     co_return net::socket(s);
   }
   try {
-    net::connect_options o;
-    o.port = port;
-    o.host = std::move(host);
-    o.no_delay = true;
-    detail::agent_connect_awaiter wait{net::create_connection(std::move(o)), {}, {}, {}};
+    detail::agent_connect_awaiter wait{create_connection(std::move(host), port), {}, {}, {}};
     co_await wait;
     co_return wait.s;
   } catch (...) {
     release_slot(*p);
     throw;
   }
+}
+
+NETCO_DECL net::socket agent::create_connection(std::string host, std::uint16_t port) {
+  net::connect_options o;
+  o.port = port;
+  o.host = std::move(host);
+  o.no_delay = true;
+  return net::create_connection(std::move(o));
 }
 
 NETCO_DECL void agent::release(std::string_view host, std::uint16_t port, const net::socket& s,

@@ -12,11 +12,15 @@ namespace netco::http {
 
 NETCO_DECL request_options parse_url(std::string_view url) {
   request_options o;
-  if (url.starts_with("https://"))
-    throw std::system_error(make_error_code(error::unsupported_protocol), std::string(url));
-  if (!url.starts_with("http://"))
+  if (url.starts_with("https://")) {
+    o.protocol = "https:";
+    o.port = 443;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
     throw std::system_error(make_error_code(error::invalid_url), std::string(url));
-  url.remove_prefix(7);
+  }
   const std::size_t slash = url.find_first_of("/?");
   std::string_view authority = url.substr(0, slash);
   o.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
@@ -65,7 +69,8 @@ NETCO_DECL bool append_request_head(std::string& out, const http::request_option
   }
   if (!host) {
     out.append("Host: ").append(o.host);
-    if (o.port != 80) out.append(":").append(std::to_string(o.port));
+    const std::uint16_t scheme_port = o.protocol == "https:" ? 443 : 80;
+    if (o.port != scheme_port) out.append(":").append(std::to_string(o.port));
     out.append("\r\n");
   }
   if (!connection) out.append(keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
@@ -103,7 +108,10 @@ inline http::method method_of(std::string_view name) noexcept {
 }
 
 NETCO_DECL http::agent& client_state::the_agent() const {
-  return options_.agent ? *options_.agent : http::global_agent();
+  // The one place the scheme picks the transport: each agent makes connections of its kind.
+  if (options_.agent) return *options_.agent;
+  if (options_.protocol == "https:" && https_global_agent) return https_global_agent();
+  return http::global_agent();
 }
 
 // --- the request --------------------------------------------------------------------------------
@@ -166,6 +174,12 @@ NETCO_DECL task<> client_state::run(std::shared_ptr<client_state> self) {
   (void)self;
   http::agent& ag = the_agent();
   std::error_code failure;
+  if (ag.protocol() != options_.protocol) {  // Node: ERR_INVALID_PROTOCOL, on a later tick
+    defer(loop::current(), [self = shared_from_this()] {
+      self->fail(make_error_code(http::error::unsupported_protocol));
+    });
+    co_return;
+  }
   try {
     net::socket s = co_await ag.acquire(options_.host, options_.port);
     holding_slot_ = true;

@@ -173,8 +173,7 @@ NETCO_DECL void server_core::adopt(net_stream peer) {
   }
   const socket_state::config c{options_.allow_half_open, options_.high_water_mark,
                                options_.read_buffer_size};
-  auto st = std::make_shared<native_socket_state<asio::generic::stream_protocol>>(*owner_, c,
-                                                                                 std::move(peer));
+  std::shared_ptr<socket_state> st = make_connection(std::move(peer), c);
   st->accepted(options_.pause_on_connect);
   st->attach_server(shared_from_this());
   if (options_.no_delay) st->set_no_delay(true);
@@ -186,6 +185,12 @@ NETCO_DECL void server_core::adopt(net_stream peer) {
     owner_->report(std::current_exception());
     st->destroy({});
   }
+}
+
+NETCO_DECL std::shared_ptr<socket_state> server_core::make_connection(
+    net_stream peer, const socket_state::config& c) {
+  return std::make_shared<native_socket_state<asio::generic::stream_protocol>>(*owner_, c,
+                                                                               std::move(peer));
 }
 
 NETCO_DECL void server_core::on_connection(const std::shared_ptr<socket_state>& s) {

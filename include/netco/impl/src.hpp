@@ -54,4 +54,8 @@
 #include "netco/impl/tls_engine.ipp"
 #include "netco/impl/tls_error.ipp"
 #include "netco/impl/tls_self_signed.ipp"
+#include "netco/impl/tls_stream.ipp"
+#include "netco/impl/tls_socket.ipp"
+#include "netco/impl/tls_server.ipp"
+#include "netco/impl/https.ipp"
 #endif

@@ -101,6 +101,10 @@ class server_core : public loop_hook, public std::enable_shared_from_this<server
   /// A new connection (counted already, not yet reading): emit "connection", then start it.
   /// The default starts reading (Node's net.Server); an exception closes that connection.
   NETCO_DECL virtual void on_connection(const std::shared_ptr<socket_state>& s);
+  /// The socket of a connection just accepted (not yet reading): net's own over peer by
+  /// default; a TLS server makes a TLS socket here, to handshake in on_connection.
+  NETCO_DECL virtual std::shared_ptr<socket_state> make_connection(net_stream peer,
+                                                                   const socket_state::config& c);
   /// close() was called: http closes its idle connections here.
   virtual void on_closing() {}
   /// The loop is going: drop listeners without calling them.
