@@ -26,7 +26,7 @@ rules=(
   'internal design notes, not in the repository|\b(DESIGN|STYLE)\.md\b'
   'an issue the reader cannot see: say what is meant|\bthe issue\b|\bissues? #|\bissue item\b'
   'who did the work is not the reader'\''s business|\bhelpers?\b|\b(other |another )?engineers?\b|\bworktrees?\b|\bthe brief\b'
-  'a work session is not a user word (TLS sessions are fine)|(?<!TLS )(?<!tls )\bsessions?\b(?![ -](ticket|resum|reuse|cache|id\b))'
+  'a work session is not a user word (TLS sessions are fine)|(?<!TLS )(?<!tls )(?<!last )(?<!::)(?<!")(?<!`)\bsessions?\b(?![ -](ticket|resum|reuse|cache|id\b))(?!["`])'
 )
 
 hits=0

@@ -112,9 +112,7 @@ namespace netco::detail {
 inline netco::http::agent& (*https_global_agent)() = nullptr;
 }  // namespace netco::detail
 
-namespace netco::http {
-
-}  // namespace netco::http
+namespace netco::http {}  // namespace netco::http
 
 #if !defined(NETCO_SEPARATE_COMPILATION)
 #include "netco/impl/http_agent.ipp"

@@ -49,13 +49,13 @@
 // translation unit (meson's netco_separate_dep does when it found OpenSSL) and link -lssl
 // -lcrypto. Its headers declare, and never define, these under NETCO_SEPARATE_COMPILATION.
 #if defined(NETCO_HAS_TLS)
+#include "netco/impl/https.ipp"
 #include "netco/impl/tls_certificate.ipp"
 #include "netco/impl/tls_context.ipp"
 #include "netco/impl/tls_engine.ipp"
 #include "netco/impl/tls_error.ipp"
 #include "netco/impl/tls_self_signed.ipp"
-#include "netco/impl/tls_stream.ipp"
-#include "netco/impl/tls_socket.ipp"
 #include "netco/impl/tls_server.ipp"
-#include "netco/impl/https.ipp"
+#include "netco/impl/tls_socket.ipp"
+#include "netco/impl/tls_stream.ipp"
 #endif
