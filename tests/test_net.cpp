@@ -729,15 +729,16 @@ TEST_CASE("data then a reset: \"data\", then \"error\" ECONNRESET and close(true
   std::string got;
   std::vector<std::string> events;
   std::error_code error;
+  net::server srv;  // outlives the lambda below, which returns before the connection arrives
   run_loop([&] {
-    net::server srv = net::create_server([&](net::socket s) {
+    srv = net::create_server([&](net::socket s) {
       s.on("data", [&](const netco::buffer& b) { got += b.view(); });
       s.on("end", [&] { events.push_back("end"); });
       s.on("error", [&](std::error_code ec) {
         error = ec;
         events.push_back("error");
       });
-      s.on("close", [&, srv](bool had_error) {
+      s.on("close", [&](bool had_error) {
         events.push_back(had_error ? "close(true)" : "close");
         srv.close();
       });

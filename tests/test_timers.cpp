@@ -53,17 +53,19 @@ static_assert(!netco::detail::timeout_callback_fits<void (*)(const std::string&)
 static_assert(!netco::detail::timeout_callback_fits<void (*)(int, int), int>);
 
 TEST_CASE("timers due at the same time fire in the order they were set; others by due time") {
+  // Delays 20 ms apart, so that a slow (sanitized, loaded) machine setting them one after the
+  // other cannot reorder two of different delays.
   netco::loop l;
   std::vector<std::string> order;
   run_loop(l, [&] {
-    netco::set_timeout([&] { order.push_back("a3"); }, 3);
-    netco::set_timeout([&] { order.push_back("b2"); }, 2);
-    netco::set_timeout([&] { order.push_back("c3"); }, 3);
+    netco::set_timeout([&] { order.push_back("a40"); }, 40);
+    netco::set_timeout([&] { order.push_back("b20"); }, 20);
+    netco::set_timeout([&] { order.push_back("c40"); }, 40);
     netco::set_timeout([&] { order.push_back("d1"); });     // Node's default delay: 1 ms
     netco::set_timeout([&] { order.push_back("e0"); }, 0);  // 0 is 1 ms, as in Node
-    netco::set_timeout([&] { order.push_back("f3"); }, 3ms);
+    netco::set_timeout([&] { order.push_back("f40"); }, 40ms);
   });
-  CHECK(order == std::vector<std::string>{"d1", "e0", "b2", "a3", "c3", "f3"});
+  CHECK(order == std::vector<std::string>{"d1", "e0", "b20", "a40", "c40", "f40"});
 }
 
 TEST_CASE("a timeout fires once, not before its delay, and keeps run() going until then") {

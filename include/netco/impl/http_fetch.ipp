@@ -19,8 +19,10 @@ struct fetch_wait {
   }
 };
 
+// Holds a plain pointer (fetch's frame owns the state): GCC 12 may destroy a temporary awaiter
+// twice, which would drop a shared_ptr member's count once too often.
 struct fetch_awaiter {
-  std::shared_ptr<fetch_wait> w;
+  fetch_wait* w;
   bool await_ready() const noexcept { return w->done; }
   void await_suspend(std::coroutine_handle<> h) noexcept { w->waiter = h; }
   void await_resume() const noexcept {}
@@ -50,7 +52,7 @@ NETCO_DECL task<fetch_response> fetch(std::string url, fetch_options options) {
     w->finish();
   });
   req.end(options.body);
-  co_await netco::detail::fetch_awaiter{w};
+  co_await netco::detail::fetch_awaiter{w.get()};
   if (w->ec) throw std::system_error(w->ec, "fetch " + url);
   fetch_response out;
   out.status = w->res.status_code();
