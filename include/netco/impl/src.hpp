@@ -58,4 +58,5 @@
 #include "netco/impl/tls_server.ipp"
 #include "netco/impl/tls_socket.ipp"
 #include "netco/impl/tls_stream.ipp"
+#include "netco/impl/ws_wss.ipp"
 #endif

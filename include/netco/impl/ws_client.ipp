@@ -8,16 +8,20 @@
 
 namespace netco::detail {
 
-NETCO_DECL std::error_code ws_client_transport(const url& u, std::shared_ptr<socket_state>& out) {
-  if (u.protocol() == "wss:") return ws::errc::unsupported_scheme;
+NETCO_DECL std::error_code ws_client_transport(const url& u, const ws::client_options& o,
+                                               std::shared_ptr<socket_state>& out) {
+  if (u.protocol() == "wss:") {
+    if (!ws_wss_transport) return ws::errc::unsupported_scheme;
+    return ws_wss_transport(u, o, out);
+  }
   if (u.protocol() != "ws:") return ws::errc::unsupported_scheme;
   std::string_view host = u.hostname();
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);  // IPv6
-  net::connect_options o;
-  o.host.assign(host);
-  o.port = u.port_number();
-  o.no_delay = true;
-  out = net::create_connection(std::move(o)).state();
+  net::connect_options c;
+  c.host.assign(host);
+  c.port = u.port_number();
+  c.no_delay = true;
+  out = net::create_connection(std::move(c)).state();
   return {};
 }
 
@@ -41,7 +45,7 @@ NETCO_DECL socket create_socket(std::string_view address, const client_options& 
     return socket(ws);
   }
   std::shared_ptr<netco::detail::socket_state> sock;
-  if (auto ec = netco::detail::ws_client_transport(*u, sock)) {
+  if (auto ec = netco::detail::ws_client_transport(*u, options, sock)) {
     ws->fail_early(ec);
     return socket(ws);
   }

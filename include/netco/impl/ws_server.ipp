@@ -77,7 +77,9 @@ NETCO_DECL std::shared_ptr<ws_socket_state> ws_handshake(const http::incoming_me
 
   if (o.verify_client) {
     const ws::verify_info info{
-        .origin = h.get("origin").value_or(std::string_view()), .req = req, .secure = false};
+        .origin = h.get("origin").value_or(std::string_view()),
+        .req = req,
+        .secure = ws_secure_probe && sock.state() && ws_secure_probe(*sock.state())};
     if (!o.verify_client(info)) return ws_refuse(sock, 401), nullptr;
   }
 
@@ -151,7 +153,7 @@ NETCO_DECL void ws_server_state::start() {
   std::weak_ptr<ws_server_state> weak = weak_from_this();
   if (options_.port) {
     own_http_ = true;
-    http_ = http::create_server();
+    if (!http_) http_ = http::create_server();  // ws::create_server(o, tls) gave an https one
     // A plain HTTP request to a WebSocket-only server: 426, as ws's internal server.
     request_id_ = http_.add_listener(
         "request", [](const http::incoming_message&, const http::server_response& res) {

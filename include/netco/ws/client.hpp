@@ -19,7 +19,28 @@
 #include "netco/ws/deflate.hpp"
 #include "netco/ws/socket.hpp"
 
+namespace netco::tls {
+class secure_context;  // netco/tls/context.hpp: only wss:// (netco/ws/wss.hpp) needs it whole
+}  // namespace netco::tls
+
 namespace netco::ws {
+
+/// wss:// only: what the TLS connection (tls::connect) gets. wss:// needs netco/ws/wss.hpp
+/// included and netco_tls_dep (OpenSSL) linked; the host name is verified as https's is.
+/// Node: the tls.connect options new WebSocket(url, options) passes on
+struct client_tls_options {
+  /// Trust anchors (PEM text) instead of the system roots. Node: ca
+  std::vector<std::string> ca = {};
+  std::string cert = {};  ///< a client certificate chain (PEM). Node: cert
+  std::string key = {};   ///< its private key (PEM). Node: key
+  /// Used instead of ca/cert/key: one context shared by many connections (a context made per
+  /// connection costs OpenSSL 3 a millisecond or more). Node: secureContext
+  std::shared_ptr<const tls::secure_context> context = {};
+  /// false: go on with a certificate that does not verify (say so loudly).
+  /// Node: rejectUnauthorized
+  bool reject_unauthorized = true;
+  std::string servername = {};  ///< SNI and the name verified instead of the URL's host
+};
 
 /// Node: new WebSocket(address, protocols, options)
 struct client_options {
@@ -38,11 +59,12 @@ struct client_options {
   std::chrono::milliseconds ping_interval{0};
   bool auto_pong = true;  ///< Node: autoPong
   bool skip_utf8_validation = false;
+  client_tls_options tls = {};  ///< wss:// only
 };
 
-/// Connects to a ws:// URL; "upgrade"(res) and "open" follow, or "error" (only to listeners)
-/// and "close"(1006). wss:// is refused for now (unsupported_scheme: TLS lands separately),
-/// as are other schemes and URLs that do not parse (invalid_url). Node: new WebSocket(url)
+/// Connects to a ws:// or wss:// URL; "upgrade"(res) and "open" follow, or "error" (only to
+/// listeners) and "close"(1006). wss:// without netco/ws/wss.hpp, and other schemes, are
+/// unsupported_scheme; URLs that do not parse are invalid_url. Node: new WebSocket(url)
 NETCO_DECL socket create_socket(std::string_view url, const client_options& options);
 inline socket create_socket(std::string_view url) { return create_socket(url, client_options()); }
 
@@ -66,9 +88,15 @@ inline task<stream> connect(std::string url) { return connect(std::move(url), cl
 
 namespace netco::detail {
 
-/// The one place where a client picks its transport: TCP for ws://. wss:// (a net::socket
-/// over a TLS stream) plugs in here; until then it is unsupported_scheme.
-NETCO_DECL std::error_code ws_client_transport(const url& u, std::shared_ptr<socket_state>& out);
+/// wss://'s transport (a tls::socket, a net::socket over a TLS stream), once netco/ws/wss.hpp
+/// is included: the TLS layer and OpenSSL stay out of programs that only speak ws://.
+inline std::error_code (*ws_wss_transport)(const url& u, const ws::client_options& o,
+                                           std::shared_ptr<socket_state>& out) = nullptr;
+
+/// The one place where a client picks its transport, by the URL's scheme: TCP for ws://,
+/// ws_wss_transport for wss:// (unsupported_scheme without it).
+NETCO_DECL std::error_code ws_client_transport(const url& u, const ws::client_options& o,
+                                               std::shared_ptr<socket_state>& out);
 
 }  // namespace netco::detail
 

@@ -39,7 +39,7 @@ enum class errc {
   invalid_upgrade,      ///< client: a 101 without Upgrade: websocket / Connection: upgrade
   invalid_subprotocol,  ///< client: the server chose a subprotocol that was not offered
   invalid_url,          ///< client: the URL does not parse, or has a fragment
-  unsupported_scheme,   ///< client: not ws:// (wss:// waits for TLS)
+  unsupported_scheme,   ///< client: not ws:// or wss:// (wss:// needs netco/ws/wss.hpp)
   not_open,             ///< sending while the socket is not OPEN
   closed_before_open,   ///< close() or terminate() while CONNECTING
   handshake_timeout,    ///< client: no answer to the upgrade within handshake_timeout
@@ -107,7 +107,8 @@ class ws_category_impl final : public std::error_category {
       case ws::errc::invalid_url:
         return "Invalid URL [ERR_INVALID_URL]";
       case ws::errc::unsupported_scheme:
-        return "The URL's protocol must be \"ws:\" (wss: needs TLS) [ERR_INVALID_URL_SCHEME]";
+        return "The URL's protocol must be \"ws:\" or \"wss:\" (wss: needs netco/ws/wss.hpp) "
+               "[ERR_INVALID_URL_SCHEME]";
       case ws::errc::not_open:
         return "WebSocket is not open";
       case ws::errc::closed_before_open:

@@ -31,7 +31,7 @@ namespace netco::ws {
 struct verify_info {
   std::string_view origin;  ///< the Origin header ("" when absent)
   const http::incoming_message& req;
-  bool secure = false;  ///< the connection is TLS (always false until wss lands)
+  bool secure = false;  ///< the connection is TLS (known once netco/ws/wss.hpp is included)
 };
 
 /// What a subscriber whose buffered amount passed max_backpressure gets from publish().
@@ -76,6 +76,9 @@ struct server_options {
 }  // namespace netco::ws
 
 namespace netco::detail {
+
+/// Whether an upgraded socket is a TLS one: set by netco/ws/wss.hpp (ws needs no TLS layer).
+inline bool (*ws_secure_probe)(const socket_state& s) noexcept = nullptr;
 
 using ws_server_emitter =
     basic_event_emitter<event<"connection", ws::socket, http::incoming_message>,
