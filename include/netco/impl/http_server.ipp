@@ -206,7 +206,7 @@ NETCO_DECL http_connection::http_connection(std::shared_ptr<http_server_state> s
               parser_options{server_->http_options_.max_header_size, 16 * 1024}),
       in_(std::max<std::size_t>(16 * 1024, server_->http_options_.max_header_size + 4096)) {
   since_ = std::chrono::steady_clock::now();
-  remote_ = socket_->remote();
+  remote_ = socket_->remote_uncached();  // kept here: the socket need not keep a copy too
 }
 
 NETCO_DECL http_connection::~http_connection() = default;

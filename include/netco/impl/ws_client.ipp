@@ -38,7 +38,7 @@ NETCO_DECL socket create_socket(std::string_view address, const client_options& 
                         .auto_pong = options.auto_pong,
                         .skip_utf8_validation = options.skip_utf8_validation};
   auto ws = std::make_shared<netco::detail::ws_socket_state>(role::client, so);
-  ws->url_.assign(address);
+  ws->details().url.assign(address);
   const std::optional<url> u = url::parse(address);
   if (!u || !u->hash().empty()) {
     ws->fail_early(errc::invalid_url);

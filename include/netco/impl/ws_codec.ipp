@@ -95,7 +95,7 @@ NETCO_DECL bool receiver::begin_frame(const frame_header& h) {
   key_ = h.mask_key;
   remaining_ = h.payload_length;
   offset_ = 0;
-  control_size_ = 0;
+  control_.clear(0);
   in_frame_ = true;
   return true;
 }
@@ -110,11 +110,11 @@ NETCO_DECL std::size_t receiver::fast_frame(buffer& chunk, std::size_t pos, bool
   if (!is_control(opcode_) && !whole_message) return pos;
   if (masked_ && !writable) {
     if (!is_control(opcode_)) return pos;  // assembled (unmasked) into message_ instead
-    apply_mask_copy(control_.data(), chunk.bytes().subspan(pos, len), key_);
-    control_size_ = static_cast<std::uint8_t>(len);
+    buffer payload = buffer::uninitialized(len);
+    apply_mask_copy(payload.mutable_bytes().data(), chunk.bytes().subspan(pos, len), key_);
     in_frame_ = false;
     header_.reset();
-    control(buffer::copy_of(std::span(control_.data(), len)));
+    control(std::move(payload));
     return pos + len;
   }
   if (masked_) apply_mask(chunk.mutable_bytes().subspan(pos, len), key_);
@@ -151,12 +151,17 @@ NETCO_DECL std::size_t receiver::frame_piece(buffer& chunk, std::size_t pos, boo
       static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, chunk.size() - pos));
   const std::span<const std::byte> in = chunk.bytes().subspan(pos, n);
   if (is_control(opcode_)) {
-    if (masked_) {
-      apply_mask_copy(control_.data() + control_size_, in, key_, offset_);
-    } else if (n != 0) {
-      std::memcpy(control_.data() + control_size_, in.data(), n);
+    if (n != 0) {
+      // Room for the whole payload at once (at most 125 bytes, checked by begin_frame).
+      std::span<std::byte> room =
+          control_.prepare(n, control_.size() + static_cast<std::size_t>(remaining_));
+      if (masked_) {
+        apply_mask_copy(room.data(), in, key_, offset_);
+      } else {
+        std::memcpy(room.data(), in.data(), n);
+      }
+      control_.commit(n);
     }
-    control_size_ = static_cast<std::uint8_t>(control_size_ + n);
   } else if (!compressed_) {
     std::span<std::byte> room = message_.prepare(n, static_cast<std::size_t>(wire_size_));
     if (masked_) {
@@ -207,7 +212,9 @@ NETCO_DECL void receiver::end_frame() {
   in_frame_ = false;
   header_.reset();
   if (is_control(opcode_)) {
-    control(buffer::copy_of(std::span(control_.data(), control_size_)));
+    buffer payload = control_.take();
+    control_.clear(0);  // the block goes with the payload: nothing kept while idle
+    control(std::move(payload));
     return;
   }
   if (fin_) deliver_message();

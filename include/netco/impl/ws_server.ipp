@@ -104,10 +104,10 @@ NETCO_DECL std::shared_ptr<ws_socket_state> ws_handshake(const http::incoming_me
   sock.write(out);
 
   auto ws = std::make_shared<ws_socket_state>(ws::role::server, ws_socket_options_of(o));
-  if (protocol) ws->protocol_ = std::move(*protocol);
+  if (protocol) ws->details().protocol = std::move(*protocol);
   if (deflate) {
     ws->enable_deflate(deflate->params, *o.per_message_deflate);
-    ws->extensions_ = std::move(deflate->response);
+    ws->details().extensions = std::move(deflate->response);
   }
   ws->attach(sock.state());
   return ws;

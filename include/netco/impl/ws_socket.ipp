@@ -47,7 +47,8 @@ NETCO_DECL void ws_registry::remove(ws_socket_state* s) noexcept {
     v.pop_back();
   };
   drop(clients_);
-  for (const std::string& t : s->topics_) {
+  if (!s->topics()) return;
+  for (const std::string& t : *s->topics()) {
     auto it = topics_.find(t);
     if (it == topics_.end()) continue;
     drop(it->second);
@@ -59,7 +60,7 @@ NETCO_DECL bool ws_registry::subscribe(ws_socket_state* s, std::string_view topi
   std::vector<ws_socket_state*>& v = topics_[std::string(topic)];
   if (std::find(v.begin(), v.end(), s) != v.end()) return false;
   v.push_back(s);
-  s->topics_.emplace_back(topic);
+  s->details().topics.emplace_back(topic);
   return true;
 }
 
@@ -72,7 +73,7 @@ NETCO_DECL bool ws_registry::unsubscribe(ws_socket_state* s, std::string_view to
   *at = v.back();
   v.pop_back();
   if (v.empty()) topics_.erase(it);
-  auto& mine = s->topics_;
+  auto& mine = s->details().topics;
   mine.erase(std::find(mine.begin(), mine.end(), topic));
   return true;
 }
@@ -195,7 +196,7 @@ NETCO_DECL void ws_socket_state::fail_early(std::error_code ec) {
     self->ready_ = ws::ready_state::closed;
     self->emit_error(self->error_);
     self->wake_all();
-    self->emit_event<"close">(self->close_code_, std::string_view(self->close_reason_));
+    self->emit_event<"close">(self->close_code_, self->close_reason());
     self->clear_all();
   });
 }
@@ -253,7 +254,7 @@ NETCO_DECL void ws_socket_state::handshake_data(const buffer& chunk) {
   if (const auto proto = fields.get("sec-websocket-protocol")) {
     if (std::find(hs.protocols.begin(), hs.protocols.end(), *proto) == hs.protocols.end())
       return handshake_failed(ws::errc::invalid_subprotocol);
-    protocol_.assign(*proto);
+    details().protocol.assign(*proto);
   } else if (!hs.protocols.empty()) {
     return handshake_failed(ws::errc::invalid_subprotocol);
   }
@@ -266,7 +267,7 @@ NETCO_DECL void ws_socket_state::handshake_data(const buffer& chunk) {
       return handshake_failed(ec);
     if (params) {
       enable_deflate(*params, *hs.deflate);
-      extensions_.assign(*ext);
+      details().extensions.assign(*ext);
     }
   }
   buffer rest = buffer::copy_of(
@@ -284,7 +285,8 @@ NETCO_DECL void ws_socket_state::opened(buffer rest) {
   start_heartbeat();
   emit_event<"open">();
   if (!rest.empty() && ready_ != ws::ready_state::closed) on_data(rest);
-  if (close_waiter_) std::exchange(close_waiter_, {}).resume();  // connect() waits on it
+  if (pull_state_ && pull_state_->close_waiter)  // connect() waits on it
+    std::exchange(pull_state_->close_waiter, {}).resume();
 }
 
 // --- sending -------------------------------------------------------------------------------------
@@ -404,13 +406,14 @@ NETCO_DECL bool ws_socket_state::unsubscribe(std::string_view topic) {
 }
 
 NETCO_DECL bool ws_socket_state::is_subscribed(std::string_view topic) const noexcept {
-  return std::find(topics_.begin(), topics_.end(), topic) != topics_.end();
+  const std::vector<std::string>* mine = topics();
+  return mine && std::find(mine->begin(), mine->end(), topic) != mine->end();
 }
 
 NETCO_DECL void ws_socket_state::leave_registry() noexcept {
   if (!registry_) return;
   registry_->remove(this);
-  topics_.clear();
+  if (details_) details_->topics.clear();
 }
 
 // --- the socket's events -------------------------------------------------------------------------
@@ -421,8 +424,9 @@ NETCO_DECL void ws_socket_state::on_data(const buffer& chunk) {
   feeding_ = true;
   rx_.feed(chunk);
   feeding_ = false;
-  if (read_waiter_ && (!inbox_.empty() || ready_ == ws::ready_state::closed))
-    std::exchange(read_waiter_, {}).resume();
+  if (ws_pull_state* p = pull_state_.get();
+      p && p->read_waiter && (!p->empty() || ready_ == ws::ready_state::closed))
+    std::exchange(p->read_waiter, {}).resume();
 }
 
 NETCO_DECL void ws_socket_state::on_end() {
@@ -433,7 +437,8 @@ NETCO_DECL void ws_socket_state::on_end() {
 
 NETCO_DECL void ws_socket_state::on_drain() {
   auto keep = shared_from_this();
-  if (drain_waiter_) std::exchange(drain_waiter_, {}).resume();
+  if (pull_state_ && pull_state_->drain_waiter)
+    std::exchange(pull_state_->drain_waiter, {}).resume();
   if (ready_ == ws::ready_state::open) emit_event<"drain">();
 }
 
@@ -454,7 +459,7 @@ NETCO_DECL void ws_socket_state::on_close(std::error_code ec) {
   leave_registry();
   registry_.reset();
   wake_all();
-  emit_event<"close">(close_code_, std::string_view(close_reason_));
+  emit_event<"close">(close_code_, close_reason());
   clear_all();
 }
 
@@ -465,16 +470,18 @@ NETCO_DECL void ws_socket_state::on_loop_gone() noexcept {
   hs_.reset();
   leave_registry();
   registry_.reset();
-  read_waiter_ = drain_waiter_ = close_waiter_ = nullptr;  // their frames go with the loop
-  inbox_.clear();
+  pull_state_.reset();  // the frames of its waiters go with the loop
   clear_all();
   sock_.reset();
 }
 
 NETCO_DECL void ws_socket_state::wake_all() {
-  if (read_waiter_) std::exchange(read_waiter_, {}).resume();
-  if (drain_waiter_) std::exchange(drain_waiter_, {}).resume();
-  if (close_waiter_) std::exchange(close_waiter_, {}).resume();
+  ws_pull_state* p = pull_state_.get();
+  if (!p) return;
+  // Each may end the connection's last coroutine, never the state (the caller holds it).
+  if (p->read_waiter) std::exchange(p->read_waiter, {}).resume();
+  if (p->drain_waiter) std::exchange(p->drain_waiter, {}).resume();
+  if (p->close_waiter) std::exchange(p->close_waiter, {}).resume();
 }
 
 NETCO_DECL void ws_socket_state::emit_error(std::error_code ec) {
@@ -487,10 +494,11 @@ NETCO_DECL void ws_socket_state::emit_error(std::error_code ec) {
 NETCO_DECL void ws_socket_state::on_message(buffer data, bool binary) {
   alive_ = true;
   if (pull_) {
-    inbox_bytes_ += data.size();
-    inbox_.push_back({std::move(data), binary});
+    ws_pull_state& p = pulled();
+    p.bytes += data.size();
+    p.inbox.push_back({std::move(data), binary});
     // Bounded: past the mark, reading stops until read() took them.
-    if (sock_ && (inbox_bytes_ >= options_.high_water_mark || inbox_.size() >= 64)) {
+    if (sock_ && (p.bytes >= options_.high_water_mark || p.inbox.size() - p.head >= 64)) {
       inbox_paused_ = true;
       sock_->pause();
     }
@@ -516,11 +524,11 @@ NETCO_DECL void ws_socket_state::on_pong(buffer payload) {
 NETCO_DECL void ws_socket_state::on_close(std::uint16_t code, buffer reason) {
   close_received_ = true;
   close_code_ = code;
-  close_reason_.assign(reason.view());
+  if (!reason.empty() || details_) details().close_reason.assign(reason.view());
   if (!close_sent_ && sock_) {
     // The answer carries the same code (RFC 6455 5.5.1), none when none came.
     ws::outgoing_frame f;
-    if (code == ws::close_status::no_status || tx_.close(code, close_reason_, f)) tx_.close(f);
+    if (code == ws::close_status::no_status || tx_.close(code, reason.view(), f)) tx_.close(f);
     write_frame(f, {});
     close_sent_ = true;
   }
@@ -546,13 +554,16 @@ NETCO_DECL void ws_socket_state::on_error(std::error_code ec, std::uint16_t clos
 NETCO_DECL task<std::optional<ws::message>> ws_socket_state::read(
     std::shared_ptr<ws_socket_state> self) {
   self->pull_ = true;
-  while (self->inbox_.empty() && self->ready_ != ws::ready_state::closed)
-    co_await ws_waiter{self->read_waiter_};
-  if (self->inbox_.empty()) co_return std::nullopt;
-  ws::message m = std::move(self->inbox_.front());
-  self->inbox_.pop_front();
-  self->inbox_bytes_ -= m.data.size();
-  if (self->inbox_paused_ && self->inbox_.empty()) {
+  ws_pull_state& p = self->pulled();
+  while (p.empty() && self->ready_ != ws::ready_state::closed) co_await ws_waiter{p.read_waiter};
+  if (p.empty()) co_return std::nullopt;
+  ws::message m = std::move(p.inbox[p.head++]);
+  if (p.empty()) {
+    p.inbox.clear();
+    p.head = 0;
+  }
+  p.bytes -= m.data.size();
+  if (self->inbox_paused_ && p.empty()) {
     self->inbox_paused_ = false;
     if (self->sock_ && !self->user_paused_) self->sock_->resume();
   }
@@ -566,13 +577,14 @@ NETCO_DECL task<> ws_socket_state::send_all(std::shared_ptr<ws_socket_state> sel
   if (!self->send(std::move(data), {.binary = binary}, {})) {
     if (self->ready_ != ws::ready_state::closed &&
         self->buffered_amount() >= self->options_.high_water_mark)
-      co_await ws_waiter{self->drain_waiter_};
+      co_await ws_waiter{self->pulled().drain_waiter};
   }
 }
 
 NETCO_DECL task<ws::stream> ws_socket_state::open_stream(std::shared_ptr<ws_socket_state> self) {
   if (!self) throw std::system_error(ws::errc::invalid_key, "WebSocket handshake refused");
-  while (self->ready_ == ws::ready_state::connecting) co_await ws_waiter{self->close_waiter_};
+  while (self->ready_ == ws::ready_state::connecting)
+    co_await ws_waiter{self->pulled().close_waiter};
   if (self->ready_ != ws::ready_state::open && self->error_) throw std::system_error(self->error_);
   co_return ws::stream(std::move(self));
 }
@@ -580,7 +592,7 @@ NETCO_DECL task<ws::stream> ws_socket_state::open_stream(std::shared_ptr<ws_sock
 NETCO_DECL task<> ws_socket_state::close_all(std::shared_ptr<ws_socket_state> self,
                                              std::uint16_t code, std::string reason) {
   self->close(code, reason);
-  while (self->ready_ != ws::ready_state::closed) co_await ws_waiter{self->close_waiter_};
+  while (self->ready_ != ws::ready_state::closed) co_await ws_waiter{self->pulled().close_waiter};
 }
 
 }  // namespace netco::detail

@@ -208,6 +208,11 @@ class socket_state : public socket_emitter,
 
   NETCO_DECL address_info local() const;
   NETCO_DECL address_info remote() const;
+  /// The peer's address now, not kept (remote() keeps it, ~160 bytes, for after the close):
+  /// for protocols that keep their own copy, such as the HTTP server's connections.
+  address_info remote_uncached() const {
+    return connected_ && !destroyed_ ? transport_address(true) : address_info{};
+  }
   NETCO_DECL std::string_view ready_state() const noexcept;
   bool is_tcp() const { return transport_is_tcp(); }
   std::size_t buffered() const noexcept { return writable_length_; }

@@ -130,9 +130,8 @@ class receiver {
   std::size_t checked_ = 0;  // bytes of message_ already UTF-8 checked
   utf8_validator utf8_;
   detail::ws_growable_buffer message_;
-  // A control frame split across chunks.
-  std::array<std::byte, max_control_payload> control_{};
-  std::uint8_t control_size_ = 0;
+  // A control frame split across chunks (a block only while one is: idle costs 16 bytes).
+  detail::ws_growable_buffer control_;
   // permessage-deflate: agreed parameters, and the zlib stream made on first use.
   bool deflate_ = false;
   std::uint8_t inflate_window_ = 15;

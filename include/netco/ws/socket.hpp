@@ -5,7 +5,6 @@
 #include <coroutine>      // coroutine_handle: a coroutine waiting in read(), send(), close()
 #include <cstddef>        // byte, size_t
 #include <cstdint>        // uint8_t, uint16_t
-#include <deque>          // deque: messages waiting for read()
 #include <memory>         // shared_ptr, enable_shared_from_this
 #include <optional>       // optional: read()'s end, a client's offer
 #include <span>           // span
@@ -14,7 +13,7 @@
 #include <system_error>   // error_code, system_error
 #include <unordered_map>  // unordered_map: topics
 #include <utility>        // move
-#include <vector>         // vector: subscribers, a socket's topics
+#include <vector>         // vector: subscribers, a socket's topics, messages for read()
 
 #include "netco/buffer.hpp"
 #include "netco/detail/decl.hpp"
@@ -123,6 +122,24 @@ struct ws_client_handshake {
   bool done = false;  // answered (opened) or failed
 };
 
+/// What few connections have: a subprotocol, extensions, a client's URL, a close reason,
+/// topics. Made on first need, so that an idle connection without them pays one pointer.
+struct ws_socket_details {
+  std::string protocol, extensions, url, close_reason;
+  std::vector<std::string> topics;
+};
+
+/// What the coroutine style needs: messages for read() (from head on; a vector allocates
+/// nothing until the first, a deque 576 bytes at once) and the coroutines waiting. Made on
+/// first use, so that Node-style connections do not pay for it.
+struct ws_pull_state {
+  std::vector<ws::message> inbox;
+  std::size_t head = 0;
+  std::size_t bytes = 0;  // in inbox
+  std::coroutine_handle<> read_waiter, drain_waiter, close_waiter;
+  bool empty() const noexcept { return head == inbox.size(); }
+};
+
 /// The shared state behind ws::socket and ws::stream: a socket_protocol that has taken a
 /// net::socket over, with the core's receiver and sender, the close handshake and its timer,
 /// and the heartbeat. Loop thread only.
@@ -175,6 +192,10 @@ class ws_socket_state final : public ws_socket_emitter,
   /// self: the handshake was refused).
   NETCO_DECL static task<ws::stream> open_stream(std::shared_ptr<ws_socket_state> self);
   bool pull_ = false;  // read() takes the messages (coroutine style)
+  ws_pull_state& pulled() {
+    if (!pull_state_) pull_state_ = std::make_unique<ws_pull_state>();
+    return *pull_state_;
+  }
 
   // --- the socket's events (socket_protocol) -------------------------------------------------
   NETCO_DECL void on_data(const buffer& chunk) override;
@@ -193,13 +214,24 @@ class ws_socket_state final : public ws_socket_emitter,
   ws::role role_;
   ws::socket_options options_;
   ws::ready_state ready_ = ws::ready_state::connecting;
-  std::string protocol_, extensions_, url_;
   std::shared_ptr<socket_state> sock_;
   std::shared_ptr<ws_registry> registry_;  // a server's, for clients() and topics
   std::uint16_t close_code_ = ws::close_status::abnormal;
-  std::string close_reason_;
   std::error_code error_;  // the failure that closed it, if one did
-  std::vector<std::string> topics_;
+
+  ws_socket_details& details() {
+    if (!details_) details_ = std::make_unique<ws_socket_details>();
+    return *details_;
+  }
+  const std::string& protocol() const noexcept { return details_ ? details_->protocol : none_; }
+  const std::string& extensions() const noexcept { return details_ ? details_->extensions : none_; }
+  const std::string& url() const noexcept { return details_ ? details_->url : none_; }
+  std::string_view close_reason() const noexcept {
+    return details_ ? std::string_view(details_->close_reason) : std::string_view();
+  }
+  const std::vector<std::string>* topics() const noexcept {
+    return details_ ? &details_->topics : nullptr;
+  }
 
  private:
   bool write_frame(const ws::outgoing_frame& f, write_callback cb);
@@ -212,20 +244,21 @@ class ws_socket_state final : public ws_socket_emitter,
   void wake_all();
   void emit_error(std::error_code ec);
 
+  static inline const std::string none_;
+
   ws::receiver rx_;
   ws::sender tx_;
   std::unique_ptr<ws_client_handshake> hs_;
+  std::unique_ptr<ws_socket_details> details_;
   bool close_sent_ = false;
   bool close_received_ = false;
   bool alive_ = true;     // heard from the peer since the last heartbeat ping
   bool feeding_ = false;  // inside rx_.feed(): read() waiters are woken after it
   bool user_paused_ = false;
   bool inbox_paused_ = false;  // read() has not taken enough: reading stops
-  std::size_t inbox_bytes_ = 0;
   timeout close_timer_;
   timeout heartbeat_;
-  std::deque<ws::message> inbox_;
-  std::coroutine_handle<> read_waiter_, drain_waiter_, close_waiter_;
+  std::unique_ptr<ws_pull_state> pull_state_;  // coroutine style only
 };
 
 }  // namespace netco::detail
@@ -306,11 +339,11 @@ class socket : public netco::detail::handle<socket, netco::detail::ws_socket_sta
   /// Node: websocket.readyState
   ws::ready_state ready_state() const { return s().ready_; }
   /// The subprotocol agreed ("" for none). Node: websocket.protocol
-  const std::string& protocol() const { return s().protocol_; }
+  const std::string& protocol() const { return s().protocol(); }
   /// The agreed Sec-WebSocket-Extensions value ("" for none). Node: websocket.extensions
-  const std::string& extensions() const { return s().extensions_; }
+  const std::string& extensions() const { return s().extensions(); }
   /// The URL a client connected to ("" on a server). Node: websocket.url
-  const std::string& url() const { return s().url_; }
+  const std::string& url() const { return s().url(); }
   /// The connection underneath (its addresses, set_no_delay...); do not read or write it.
   /// Node: websocket._socket
   net::socket raw_socket() const { return net::socket(s().sock_); }
@@ -362,7 +395,7 @@ class stream {
   std::uint16_t close_code() const noexcept { return s_ ? s_->close_code_ : 0; }
   /// The peer's close reason.
   std::string_view close_reason() const noexcept {
-    return s_ ? std::string_view(s_->close_reason_) : std::string_view();
+    return s_ ? s_->close_reason() : std::string_view();
   }
   /// What failed the connection (a protocol violation, max_payload...), if something did.
   std::error_code error() const noexcept { return s_ ? s_->error_ : std::error_code(); }
