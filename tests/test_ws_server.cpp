@@ -1,8 +1,15 @@
 // tests/test_ws_server.cpp: ws::server: handshake refusals (426/400/401), verify_client,
 // handle_protocols, path, "headers", an http::server shared with routes, no_server,
-// clients(), publish/subscribe with a stalled subscriber, ws::accept
+// clients(), publish/subscribe with a stalled subscriber, ws::accept; under load: 1,000
+// subscribers with one stalled, a reset in the middle of a frame, a slow reader
 #include "netco/ws/server.hpp"
 
+#include <netinet/in.h>    // sockaddr_in
+#include <sys/resource.h>  // setrlimit: 1,000 clients need 2,000 descriptors
+#include <sys/socket.h>    // SO_RCVBUF, SO_LINGER
+#include <unistd.h>        // close
+
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +55,40 @@ std::string upgrade_request(std::string_view extra, std::string_view method = "G
 
 std::string url_of(const ws::server& s, std::string_view path = "/") {
   return "ws://127.0.0.1:" + std::to_string(s.address().port) + std::string(path);
+}
+
+/// A raw POSIX client that sends request (and whatever follows it) and never reads: its
+/// receive buffer (rcvbuf, when not 0) keeps the window small, so the server's queue for it
+/// grows soon. Connecting to a listening loopback port does not wait for the accept.
+int raw_client(std::uint16_t port, std::string_view request, int rcvbuf = 0) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  if (rcvbuf) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+  return fd;
+}
+
+/// Closes fd with an RST (SO_LINGER 0) instead of a FIN.
+void reset(int fd) {
+  const linger l{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::close(fd);
+}
+
+/// As many descriptors as the hard limit allows; returns how many clients fit (two each,
+/// and some to spare).
+int clients_that_fit(int wanted) {
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  return static_cast<int>(std::min<rlim_t>(static_cast<rlim_t>(wanted), (lim.rlim_cur - 64) / 2));
 }
 
 }  // namespace
@@ -313,5 +354,153 @@ TEST_CASE("publish to a stalled subscriber: skip keeps its queue bounded; close 
       co_await live.close();
       srv.close();
     }
+  }());
+}
+
+TEST_CASE("1,000 subscribers, one stalled: the others get every message, its queue is bounded") {
+  netco_test::run(
+      []() -> netco::task<> {
+        const int n = clients_that_fit(1000);
+        if (n < 1000) MESSAGE("only ", n, " subscribers: the descriptor limit allows no more");
+        for (const auto policy : {ws::backpressure_policy::skip, ws::backpressure_policy::close}) {
+          CAPTURE(static_cast<int>(policy));
+          constexpr std::size_t limit = 32 * 1024;
+          std::vector<ws::socket> subs;
+          ws::server srv = ws::create_server(
+              {.port = 0, .backlog = 2048, .max_backpressure = limit, .backpressure = policy},
+              [&](const ws::socket& s, const http::incoming_message&) {
+                s.subscribe("all");
+                subs.push_back(s);
+              });
+          const int stalled = raw_client(srv.address().port, upgrade_request(""), 2048);
+          CHECK(co_await netco_test::eventually([&] { return subs.size() == 1; }));
+          const ws::socket stalled_side = subs[0];
+          // Its kernel buffers first (they take megabytes on loopback): filled through a
+          // topic of its own until netco's queue for it starts.
+          stalled_side.subscribe("stalled");
+          const buffer filler = buffer::from(std::string(16 * 1024, 'f'));
+          for (int i = 0; i < 4096 && stalled_side.buffered_amount() == 0; ++i) {
+            srv.publish("stalled", filler, true);
+            co_await netco::sleep_for(1ms);
+          }
+          REQUIRE(stalled_side.buffered_amount() > 0);
+          std::uint16_t stalled_code = 0;
+          stalled_side.on("close", [&](std::uint16_t c, std::string_view) { stalled_code = c; });
+          // The others: Node-style clients that count what arrives and check its order.
+          auto got = std::make_shared<std::vector<int>>(static_cast<std::size_t>(n - 1), 0);
+          auto out_of_order = std::make_shared<int>(0);
+          std::vector<ws::socket> live;
+          for (int i = 0; i < n - 1; ++i) {
+            ws::socket c = ws::create_socket(url_of(srv));
+            c.on("message", [got, out_of_order, i](const buffer& d, bool) {
+              int& mine = (*got)[static_cast<std::size_t>(i)];
+              if (d.view().substr(0, d.view().find(' ')) != std::to_string(mine)) ++*out_of_order;
+              ++mine;
+            });
+            live.push_back(c);
+          }
+          CHECK(co_await netco_test::eventually(
+              [&] { return srv.subscriber_count("all") == static_cast<std::size_t>(n); }));
+          constexpr int messages = 200;
+          std::size_t max_buffered = 0, last_delivered = 0;
+          for (int m = 0; m < messages; ++m) {
+            std::string text = std::to_string(m) + " ";
+            text.resize(1024, 'x');
+            last_delivered = srv.publish("all", text);
+            max_buffered = std::max(max_buffered, stalled_side.buffered_amount());
+            if (m % 20 == 19) {  // the live ones keep up
+              CHECK(co_await netco_test::eventually([&] {
+                return std::all_of(got->begin(), got->end(), [m](int k) { return k > m; });
+              }));
+            }
+          }
+          CHECK(*out_of_order == 0);
+          CHECK(std::all_of(got->begin(), got->end(), [](int k) { return k == messages; }));
+          CHECK(last_delivered == static_cast<std::size_t>(n - 1));  // the stalled one: not
+          CHECK(max_buffered > limit / 2);                           // it did stall
+          CHECK(max_buffered <= limit + 1024 + 16);  // at most one frame past the limit
+          if (policy == ws::backpressure_policy::close)
+            CHECK(stalled_side.ready_state() != ws::ready_state::open);
+          reset(stalled);
+          CHECK(co_await netco_test::eventually([&] { return stalled_code != 0; }));
+          for (const ws::socket& c : live) c.terminate();
+          CHECK(co_await netco_test::eventually([&] { return srv.clients().empty(); }));
+          srv.close();
+        }
+      }(),
+      60s);
+}
+
+TEST_CASE("a reset in the middle of a frame: that connection closes (1006), the server goes on") {
+  netco_test::run([]() -> netco::task<> {
+    std::vector<ws::socket> accepted;
+    ws::server srv =
+        ws::create_server({.port = 0}, [&](const ws::socket& s, const http::incoming_message&) {
+          s.on("message", [s](const buffer& d, bool binary) { s.send(d, {.binary = binary}); });
+          s.on("error", [](std::error_code) {});
+          accepted.push_back(s);
+        });
+    // A masked binary frame announcing 1,000 bytes, of which 100 come, then the RST.
+    std::string frame = {'\x82', static_cast<char>(0x80 | 126), '\x03', '\xe8', 'k', 'e', 'y', '!'};
+    frame.append(100, 'p');
+    const std::string request = upgrade_request("") + frame;
+    const int fd = raw_client(srv.address().port, request);
+    CHECK(co_await netco_test::eventually([&] {
+      return accepted.size() == 1 && accepted[0].raw_socket().bytes_read() >= request.size();
+    }));
+    std::uint16_t code = 0;
+    accepted[0].on("close", [&](std::uint16_t c, std::string_view) { code = c; });
+    reset(fd);
+    CHECK(co_await netco_test::eventually([&] { return code != 0; }));
+    CHECK(code == 1006);
+    CHECK(co_await netco_test::eventually([&] { return srv.clients().empty(); }));
+    // The next client is served as if nothing happened.
+    ws::stream c = co_await ws::connect(url_of(srv));
+    co_await c.send_text("still here");
+    auto m = co_await c.read();
+    REQUIRE(m);
+    CHECK(m->text() == "still here");
+    co_await c.close();
+    srv.close();
+  }());
+}
+
+TEST_CASE("a slow reader: the echo server stops reading instead of buffering; all arrives") {
+  netco_test::run([]() -> netco::task<> {
+    std::size_t max_buffered = 0;
+    ws::server srv = ws::create_server({.port = 0, .high_water_mark = 64 * 1024},
+                                       [&](const ws::socket& s, const http::incoming_message&) {
+                                         s.on("message", [&, s](const buffer& d, bool binary) {
+                                           if (!s.send(d, {.binary = binary}))
+                                             s.pause();  // as examples/ws_echo
+                                           max_buffered =
+                                               std::max(max_buffered, s.buffered_amount());
+                                         });
+                                         s.on("drain", [s] { s.resume(); });
+                                       });
+    ws::stream c = co_await ws::connect(url_of(srv));
+    constexpr int count = 300;
+    constexpr std::size_t size = 16 * 1024;
+    bool sent_all = false;
+    netco::spawn([](ws::stream c, bool& done) -> netco::task<> {
+      for (int i = 0; i < count; ++i) {
+        std::string m = std::to_string(i) + " ";
+        m.resize(size, 's');
+        co_await c.send_text(m);  // waits for "drain" past the client's own mark
+      }
+      done = true;
+    }(c, sent_all));
+    for (int i = 0; i < count; ++i) {
+      if (i % 10 == 0) co_await netco::sleep_for(2ms);  // slow: the server must wait for it
+      auto m = co_await c.read();
+      REQUIRE(m);
+      CHECK(m->data.size() == size);
+      CHECK(m->text().substr(0, m->text().find(' ')) == std::to_string(i));
+    }
+    CHECK(sent_all);
+    // The server's queue for it passed the mark by at most the message that crossed it.
+    CHECK(max_buffered <= 64 * 1024 + size + 16);
+    co_await c.close();
+    srv.close();
   }());
 }
