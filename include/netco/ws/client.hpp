@@ -27,7 +27,7 @@ namespace netco::ws {
 
 /// wss:// only: what the TLS connection (tls::connect) gets. wss:// needs netco/ws/wss.hpp
 /// included and netco_tls_dep (OpenSSL) linked; the host name is verified as https's is.
-/// Node: the tls.connect options new WebSocket(url, options) passes on
+/// Node: new WebSocket('wss://...', { ca, cert, key, rejectUnauthorized, servername })
 struct client_tls_options {
   /// Trust anchors (PEM text) instead of the system roots. Node: ca
   std::vector<std::string> ca = {};

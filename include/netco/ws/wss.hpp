@@ -34,8 +34,8 @@ namespace netco::ws {
 
 /// A WebSocket server on its own TLS port (options.port): an https::server made of tls,
 /// answering plain HTTPS requests with 426. Throws std::invalid_argument without a port,
-/// std::system_error for a key or certificate OpenSSL refuses. Node: new WebSocketServer({
-/// server: https.createServer(tls) }) plus server.listen(port)
+/// std::system_error for a key or certificate OpenSSL refuses.
+/// Node: new WebSocketServer({ server }) on an https.createServer()
 NETCO_DECL server create_server(const server_options& options, const https::server_options& tls);
 /// With a "connection" listener, as create_server(options, on_connection).
 template <class Fn>
