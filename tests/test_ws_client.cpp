@@ -56,7 +56,7 @@ struct fake_server {
 
 }  // namespace
 
-TEST_CASE("wss: without netco/ws/wss.hpp, other schemes and bad URLs: error then close(1006), no connection") {
+TEST_CASE("wss: without wss.hpp, other schemes, bad URLs: error then close(1006), no connection") {
   netco_test::run([]() -> netco::task<> {
     outcome o = co_await run_client("wss://127.0.0.1:1/");
     CHECK(o.error == ws::errc::unsupported_scheme);
