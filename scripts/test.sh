@@ -285,7 +285,7 @@ format_section() {
   local dirs=() d
   for d in include examples tests benchmarks; do [[ -d $d ]] && dirs+=("$d"); done
   local files=()
-  mapfile -t files < <(find "${dirs[@]}" -type f \( -name '*.hpp' -o -name '*.cpp' \) | sort)
+  mapfile -t files < <(find "${dirs[@]}" -type f \( -name '*.hpp' -o -name '*.ipp' -o -name '*.cpp' \) | sort)
   local out
   if out=$(clang-format-14 --style=file --dry-run -Werror "${files[@]}" 2>&1); then
     echo "${#files[@]} files formatted as .clang-format says"

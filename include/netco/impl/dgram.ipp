@@ -78,8 +78,8 @@ NETCO_DECL void dgram_state::bind(std::uint16_t port, std::string_view address) 
   os_bind(host, port, endpoint(literal, port));
 }
 
-NETCO_DECL task<> dgram_state::resolve_for_bind(std::shared_ptr<dgram_state> self,
-                                                std::string host, std::uint16_t port) {
+NETCO_DECL task<> dgram_state::resolve_for_bind(std::shared_ptr<dgram_state> self, std::string host,
+                                                std::uint16_t port) {
   (void)self;
   std::error_code ec;
   const auto found = co_await resolve(host, port, ec);
@@ -97,8 +97,7 @@ NETCO_DECL void dgram_state::os_bind(const std::string& host, std::uint16_t port
   sock_->asio_socket().bind(at, ec);
   ec = normalize(ec);
   os_bound_ = !ec;  // sends can go out now; "listening" still waits for a later turn
-  defer(*owner_,
-        [self = shared_from_this(), ec, host, port] { self->bind_done(ec, host, port); });
+  defer(*owner_, [self = shared_from_this(), ec, host, port] { self->bind_done(ec, host, port); });
 }
 
 NETCO_DECL void dgram_state::bind_done(std::error_code ec, const std::string& host,

@@ -215,8 +215,8 @@ NETCO_DECL void write_stream_state::on_loop_gone() noexcept {
 namespace netco::fs {
 
 NETCO_DECL write_stream create_write_stream(std::string path, std::string_view flags) {
-  auto s = std::make_shared<netco::detail::write_stream_state>(loop::current(), std::move(path),
-                                                               flags);
+  auto s =
+      std::make_shared<netco::detail::write_stream_state>(loop::current(), std::move(path), flags);
   s->start();
   return write_stream(s);
 }

@@ -10,7 +10,8 @@ namespace netco::detail {
 NETCO_DECL void idle_connection::on_close(std::error_code ec) {
   (void)ec;
   if (auto p = pool_.lock()) {
-    std::erase_if(p->free, [&](const std::shared_ptr<socket_state>& s) { return s.get() == socket_; });
+    std::erase_if(p->free,
+                  [&](const std::shared_ptr<socket_state>& s) { return s.get() == socket_; });
   }
 }
 

@@ -478,7 +478,7 @@ NETCO_DECL void client_state::abort() {
 namespace netco::http {
 
 NETCO_DECL const client_request& client_request::set_header(std::string_view name,
-                                                           std::string_view value) const {
+                                                            std::string_view value) const {
   netco::detail::check_field(name, value);
   if (s().head_queued_) throw std::system_error(make_error_code(error::headers_sent));
   auto& h = s().options_.headers;

@@ -105,9 +105,8 @@ NETCO_DECL void message_state::wake_collector() {
     std::error_code ec = std::exchange(collect_error_, {});
     if (!ec && aborted_) ec = make_error_code(http::error::aborted);
     std::string body = ec ? std::string() : std::exchange(collected_, {});
-    defer(loop::current(), [cb = std::exchange(collect_done_, {}), ec, body = std::move(body)]() mutable {
-      cb(ec, std::move(body));
-    });
+    defer(loop::current(), [cb = std::exchange(collect_done_, {}), ec,
+                            body = std::move(body)]() mutable { cb(ec, std::move(body)); });
   }
 }
 

@@ -9,7 +9,8 @@
 
 namespace netco::detail {
 
-// --- the exchange ---------------------------------------------------------------------------------
+// --- the exchange
+// ---------------------------------------------------------------------------------
 
 NETCO_DECL void exchange::reset_exchange() {
   reset_message();
@@ -153,20 +154,20 @@ NETCO_DECL void http_server_state::arm_sweep() {
   if (!sweep_) sweep_ = std::make_unique<steady_timer_ptr::element_type>(owner_->context());
   sweep_armed_ = true;
   sweep_->expires_after(sweep_interval());
-  sweep_->async_wait([weak = std::weak_ptr<server_core>(shared_from_this())](
-                         const std::error_code& ec) {
-    auto core = weak.lock();
-    if (!core) return;
-    auto* self = static_cast<http_server_state*>(core.get());
-    self->sweep_armed_ = false;
-    if (ec) return;
-    try {
-      self->sweep();
-    } catch (...) {
-      self->owner_->report(std::current_exception());
-    }
-    self->arm_sweep();
-  });
+  sweep_->async_wait(
+      [weak = std::weak_ptr<server_core>(shared_from_this())](const std::error_code& ec) {
+        auto core = weak.lock();
+        if (!core) return;
+        auto* self = static_cast<http_server_state*>(core.get());
+        self->sweep_armed_ = false;
+        if (ec) return;
+        try {
+          self->sweep();
+        } catch (...) {
+          self->owner_->report(std::current_exception());
+        }
+        self->arm_sweep();
+      });
 }
 
 NETCO_DECL void http_server_state::sweep() {
@@ -487,8 +488,7 @@ NETCO_DECL void http_connection::regulate_reading() {
   if (dead_ || closing_) return;
   // Read on while a response is pending (pipelined requests queue up, a reset is seen at
   // once), but not past capacity_; a body nobody takes yet is not read either.
-  const bool hold = in_.full() ||
-                    (phase_ == phase::body && blocked() && cur_ && !cur_->finished_);
+  const bool hold = in_.full() || (phase_ == phase::body && blocked() && cur_ && !cur_->finished_);
   if (hold && !paused_reading_) {
     paused_reading_ = true;
     socket_->pause();
@@ -776,8 +776,7 @@ NETCO_DECL void server_response::check_not_sent() const {
   if (s().head_sent_) throw std::system_error(make_error_code(error::headers_sent));
 }
 
-NETCO_DECL const server_response& server_response::write_head(int status,
-                                                              std::string_view message,
+NETCO_DECL const server_response& server_response::write_head(int status, std::string_view message,
                                                               header_list fields) const {
   check_status(status);
   check_not_sent();
@@ -799,8 +798,9 @@ NETCO_DECL bool server_response::write(std::string_view data) const {
   netco::detail::http_connection* c = ex.conn_;
   if (ex.finished_ || !c || c->dead_) {
     if (ex.finished_) {
-      netco::detail::defer(
-          loop::current(), [st = s_] { st->emit_res<"error">(make_error_code(error::write_after_end)); });
+      netco::detail::defer(loop::current(), [st = s_] {
+        st->emit_res<"error">(make_error_code(error::write_after_end));
+      });
     }
     return false;
   }

@@ -45,8 +45,7 @@ NETCO_DECL void server_core::listen(net::listen_options o) {
 }
 
 NETCO_DECL task<> server_core::resolve_then_listen(std::shared_ptr<server_core> self,
-                                                   net::listen_options o,
-                                                   std::size_t generation) {
+                                                   net::listen_options o, std::size_t generation) {
   (void)self;
   std::error_code ec;
   std::vector<asio::ip::tcp::endpoint> targets = co_await resolve(o.host, o.port, ec);

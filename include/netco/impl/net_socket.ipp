@@ -7,7 +7,7 @@
 #include <stdexcept>  // invalid_argument, out_of_range
 
 #include "netco/detail/pooled_read.hpp"  // spare_blocks
-#include "netco/net/server.hpp"  // server_connection_gone: the core, complete
+#include "netco/net/server.hpp"          // server_connection_gone: the core, complete
 #include "netco/net/socket.hpp"
 #include "netco/resolve.hpp"
 
