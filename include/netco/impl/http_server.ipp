@@ -9,7 +9,7 @@
 
 namespace netco::detail {
 
-// --- the exchange ---
+// --- the exchange -------------------------------------------------------------------------------
 
 NETCO_DECL void exchange::reset_exchange() {
   reset_message();
