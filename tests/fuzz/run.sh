@@ -13,6 +13,9 @@
 #                  random splits and sender round trips
 #   ws_extensions  Sec-WebSocket-Extensions/-Protocol parsing and      corpus/ws_extensions
 #                  permessage-deflate negotiation
+#   tls_server     tls::engine on hostile ciphertext (raw, mutated     corpus/tls_server
+#                  ClientHellos, client side, plaintext round trips);
+#                  built when OpenSSL is found
 # New inputs go to $BUILD_DIR/fuzz-corpus/<corpus>, crashes to $BUILD_DIR/fuzz-artifacts, logs
 # to $BUILD_DIR/fuzz-logs (with "all"); JOBS=n runs one target as n processes (-fork). With "all", one line
 # per target ends the output: "fuzz TARGET: PASS (N runs in S s)" or "fuzz TARGET: FAIL ...".
@@ -30,6 +33,8 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang-14 CXX=clang++-14 meson setup "$build" "$root" -Dfuzz=true -Dexamples=false \
     -Dbenchmarks=disabled -Dbuildtype=debugoptimized
 fi
+# The TLS engine's target exists where the build found OpenSSL.
+grep -q "fuzz_tls_server:" "$build/build.ninja" && all="$all tls_server"
 if [ "$target" = all ]; then targets=$all; else targets=$target; fi
 programs=""
 for t in $targets; do
@@ -52,6 +57,7 @@ fuzz() {
     url) dict=url.dict max_len=512 ;;
     ws_receiver) max_len=8192 ;;
     ws_extensions) dict=ws.dict max_len=512 ;;
+    tls_server) max_len=4096 ;;
   esac
   mkdir -p "$build/fuzz-corpus/$corpus"
   set -- "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 \
