@@ -238,16 +238,10 @@ class stream {
   }
 
   /// Resumes once a read would find something: plaintext, the peer's end, or an error.
-  task<> wait_readable(std::error_code& ec) {
-    ec.clear();
-    if (core_->more || core_->eof || core_->engine.close_notify_received()) {
-      // Ready now, yet resumed on a later turn, as every netco wait: a caller may start the
-      // wait before it is ready for the completion (a socket's read does).
-      co_await detail::tls_later_awaiter{&owner()};
-      co_return;
-    }
-    co_await next_.wait_readable(ec);
-  }
+  task<> wait_readable(std::error_code& ec) { return wait_readable_as(ec, true); }
+  /// As wait_readable(ec), but the wait on the next layer keeps no loop reference (where the
+  /// next layer can wait so): net::socket counts its pending read itself, for unref().
+  task<> wait_readable_unref(std::error_code& ec) { return wait_readable_as(ec, false); }
   /// Decrypts what is there now, never waiting: the byte count; 0 with ec clear at the peer's
   /// close_notify; 0 with operation_would_block when no whole record is there yet.
   std::size_t try_read_some(std::span<std::byte> dst, std::error_code& ec) {
@@ -366,6 +360,23 @@ class stream {
       co_await fill(ec);
       if (ec) co_return ec;
     }
+  }
+
+  task<> wait_readable_as(std::error_code& ec, bool counted) {
+    ec.clear();
+    if (core_->more || core_->eof || core_->engine.close_notify_received()) {
+      // Ready now, yet resumed on a later turn, as every netco wait: a caller may start the
+      // wait before it is ready for the completion (a socket's read does).
+      co_await detail::tls_later_awaiter{&owner()};
+      co_return;
+    }
+    if constexpr (requires { next_.wait_readable_unref(ec); }) {
+      if (!counted) {
+        co_await next_.wait_readable_unref(ec);
+        co_return;
+      }
+    }
+    co_await next_.wait_readable(ec);
   }
 
   /// Sends everything the engine holds, as one gathered write per flight, one flush at a time.
