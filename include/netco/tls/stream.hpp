@@ -98,7 +98,8 @@ namespace netco::tls {
 /// tls::stream even), and a byte_stream itself, so net::socket, serve() and HTTP run over it.
 /// Reads feed OpenSSL from the next layer's reads (a pooled block taken only once data is
 /// there); a write is encrypted and sent as one gathered write. Move-only; one reader and one
-/// writer at a time, on the loop of the next layer. Node: tls.TLSSocket (coroutine style)
+/// writer at a time, on the loop of the next layer.
+/// Node: tls.TLSSocket (coroutine style)
 template <class Next = tcp::stream>
 class stream {
  public:
@@ -420,7 +421,8 @@ class stream {
 /// Connects to host:port over TCP and runs the client handshake (within the default timeout):
 /// SNI and host name verification against host (options.host is set to it; servername
 /// overrides). ec: the connect's or the handshake's failure; the stream is then closed and
-/// good for nothing else. Node: tls.connect()
+/// good for nothing else.
+/// Node: tls.connect()
 NETCO_DECL task<stream<tcp::stream>> connect(std::string host, std::uint16_t port,
                                              secure_context context, client_options options,
                                              std::error_code& ec);
