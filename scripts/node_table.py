@@ -31,6 +31,8 @@ NOT_NAMES = {"if", "for", "while", "return", "sizeof", "decltype", "noexcept", "
 def declared_name(line: str):
     """The name a declaration line declares: (kind, name)."""
     text = re.sub(r"\b(NETCO_DECL|inline|static|constexpr|virtual|explicit|friend)\b", "", line)
+    # A callable field (std::function<R(Args...)> name = {};) is a field, not a function R.
+    text = re.sub(r"std::function<.*>\s+(?=\w+\s*(=|\{|;))", "std::function ", text)
     m = CLASS.match(text.strip())
     if m:
         return "type", m.group(1)

@@ -51,12 +51,12 @@ task<http::fetch_response> fetch_via(std::string url, http::agent* agent) {
   co_return co_await std::move(t);
 }
 
-}  // namespace
+// How a kept-alive pooled connection ends: the server closes it, the agent destroys it, or
+// nobody does (the server's close() ends idle connections; the agent's is unref()'d).
+enum class keep_alive_end { server_closes_all, agent_destroys, server_closes };
 
-// NOTE: skipped by default: an idle pooled TLS connection does not always see its peer's
-// close (either side), so the loop may not exit; run it with --no-skip (docs/tls.md, limits).
-TEST_CASE("https::get and fetch over one kept-alive TLS connection" * doctest::skip()) {
-  netco_test::run([]() -> task<> {
+void kept_alive_requests(keep_alive_end how) {
+  netco_test::run([how]() -> task<> {
     https::server server = hello_server();
     int secure = 0;
     server.on("secureConnection", [&](netco::tls::socket) { ++secure; });
@@ -82,12 +82,71 @@ TEST_CASE("https::get and fetch over one kept-alive TLS connection" * doctest::s
     CHECK(r.status == 200);
     CHECK(r.body_ == "Hello, World! /second");
     CHECK(secure == 1);  // the second request reused the TLS connection
-    // NOTE: the server ends the pooled connection (close_all_connections); destroying it from
-    // the agent's side first sometimes leaves a loop reference behind (docs/tls.md, limits).
-    server.close();
-    server.close_all_connections();
-    CHECK(co_await eventually([&] { return agent.free_sockets("localhost", o.port) == 0; }));
-  }());
+    // At once (the connection may not be back in the pool yet), or once it is idle.
+    if (how != keep_alive_end::server_closes_all)
+      CHECK(co_await eventually([&] { return agent.free_sockets("localhost", o.port) == 1; }));
+    switch (how) {
+      case keep_alive_end::server_closes_all:
+        server.close();
+        server.close_all_connections();
+        CHECK(co_await eventually([&] { return agent.free_sockets("localhost", o.port) == 0; }));
+        break;
+      case keep_alive_end::agent_destroys:
+        agent.destroy();  // "close" follows on a later turn, which takes it out of the pool
+        CHECK(co_await eventually([&] { return agent.free_sockets("localhost", o.port) == 0; }));
+        server.close();
+        break;
+      case keep_alive_end::server_closes:
+        server.close();
+        break;
+    }
+  }());  // returns only once nothing holds the loop: no connection is left behind
+}
+
+}  // namespace
+
+TEST_CASE("https::get and fetch over one kept-alive TLS connection; the server ends it") {
+  kept_alive_requests(keep_alive_end::server_closes_all);
+}
+
+TEST_CASE("a kept-alive TLS connection the agent destroys leaves nothing behind") {
+  kept_alive_requests(keep_alive_end::agent_destroys);
+}
+
+TEST_CASE("a kept-alive TLS connection closed by server.close() leaves nothing behind") {
+  kept_alive_requests(keep_alive_end::server_closes);
+}
+
+TEST_CASE("an idle pooled TLS connection does not keep the loop alive (Node unrefs free sockets)") {
+  // The server never closes its connection (its socket is unref()'d, so it holds no loop
+  // either): run() returns with the connection still pooled and open.
+  auto pooled = std::make_shared<std::size_t>(0);
+  netco_test::run(
+      [](std::shared_ptr<std::size_t> pooled) -> task<> {
+        netco::tls::server_options so;
+        so.tls.key = tls_pki::get().localhost.key;
+        so.tls.cert = tls_pki::get().localhost.cert;
+        netco::tls::server raw = netco::tls::create_server(so, [](netco::tls::socket s) {
+          s.unref();
+          s.on("data", [s](const netco::buffer&) {
+            s.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nKeep-Alive: timeout=60\r\n\r\nidle");
+          });
+        });
+        raw.listen(0, "127.0.0.1");
+        co_await eventually([&] { return raw.listening(); });
+        https::agent agent(trusting_ca());
+        const std::uint16_t port = raw.address().port;
+        const std::string url = "https://localhost:" + std::to_string(port) + "/";
+        http::fetch_response r = co_await fetch_via(url, &agent);
+        CHECK(r.body_ == "idle");
+        CHECK(co_await eventually([&] { return agent.free_sockets("localhost", port) == 1; }));
+        *pooled = agent.free_sockets("localhost", port);
+        raw.close();
+        // The agent goes with this frame; its free socket stays open (unref()'d) until the
+        // loop goes.
+      }(pooled),
+      10s);  // the watchdog fails the test if run() does not return
+  CHECK(*pooled == 1);
 }
 
 TEST_CASE("a new connection of an https::agent resumes the session of the last") {

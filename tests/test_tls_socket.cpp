@@ -313,3 +313,32 @@ TEST_CASE("a net::socket over a TLS connection is the tls::socket; others are no
     server.close();
   }());
 }
+
+TEST_CASE("unref(): reading TLS sockets alone (both sides) do not keep the loop alive") {
+  // Regression: a TLS socket's pending read waited on TCP with a loop reference of its own, so
+  // unref() did not let run() return (and an https::agent's idle sockets held the loop).
+  auto both = std::make_shared<int>(0);
+  auto data = std::make_shared<std::string>();
+  netco_test::run(
+      [](std::shared_ptr<int> both, std::shared_ptr<std::string> data) -> task<> {
+        netco::tls::server server = netco::tls::create_server(
+            server_for(tls_pki::get().localhost), [both, data](netco::tls::socket s) {
+              s.unref();
+              s.on("data", [data](const netco::buffer& b) { *data += b.view(); });
+              ++*both;
+            });
+        server.listen(0, "127.0.0.1");
+        co_await eventually([&] { return server.listening(); });
+        netco::tls::socket c = netco::tls::connect(client_to(server.address().port));
+        c.on("secureConnect", [c, both] {
+          c.unref();
+          c.write("still open");
+          ++*both;
+        });
+        co_await eventually([&] { return *both == 2 && *data == "still open"; });
+        server.close();  // stops listening; the two open connections stay, unref()'d
+      }(both, data),
+      10s);  // the watchdog fails the test if run() does not return
+  CHECK(*both == 2);
+  CHECK(*data == "still open");
+}

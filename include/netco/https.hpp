@@ -97,7 +97,8 @@ class server : public http::server {
 /// Node: https.createServer(options)
 NETCO_DECL server create_server(const server_options& options);
 /// With a "request" listener: a function of (req, res) or a coroutine returning task<>, as
-/// http::create_server's. Node: https.createServer(options, requestListener)
+/// http::create_server's.
+/// Node: https.createServer(options, requestListener)
 template <class Fn>
 requires std::is_invocable_v<Fn&, const http::incoming_message&, const http::server_response&>
     server create_server(const server_options& options, Fn&& request_listener) {
@@ -123,7 +124,8 @@ requires std::is_invocable_v<Fn&, const http::incoming_message&, const http::ser
 }
 
 /// Pools TLS connections per host:port (as http::agent) and resumes sessions: a new
-/// connection offers the last session the server gave for that host:port. Node: https.Agent
+/// connection offers the last session the server gave for that host:port.
+/// Node: https.Agent
 class agent : public http::agent {
  public:
   NETCO_DECL explicit agent(agent_options o = {});
@@ -139,7 +141,8 @@ class agent : public http::agent {
   std::shared_ptr<netco::detail::https_session_cache> sessions_;
 };
 
-/// This thread's default https agent: what requests to https: URLs use. Node: https.globalAgent
+/// This thread's default https agent: what requests to https: URLs use.
+/// Node: https.globalAgent
 NETCO_DECL agent& global_agent();
 
 /// Node: https.request(options[, cb]): http::request with protocol "https:" (a port left at

@@ -30,7 +30,8 @@ namespace netco {
 ///  - shutdown_send(ec) (half-close), close() (pending operations end: operation_canceled),
 ///    is_open(), owner() (the loop).
 /// Optional, used where present: local_endpoint / remote_endpoint, set_no_delay,
-/// set_keep_alive, reset() (close with RST).
+/// set_keep_alive, reset() (close with RST), wait_readable_unref(ec) (a wait that keeps no
+/// loop reference: net::socket counts its pending read itself, so that unref() works).
 template <class S>
 concept byte_stream = std::movable<S> &&
     requires(S& s, const S& cs, std::span<std::byte> in, std::span<const std::byte> out,
@@ -145,6 +146,11 @@ class basic_stream {
   }
   detail::wait_awaiter<socket_type> wait_readable(std::error_code& ec) {
     return {*owner_, socket_, socket_type::wait_read, &ec};
+  }
+  /// As wait_readable(ec), but the wait does not keep the loop alive: for a caller that counts
+  /// its own reference (net::socket's read, which honours unref()).
+  detail::wait_awaiter<socket_type> wait_readable_unref(std::error_code& ec) {
+    return {*owner_, socket_, socket_type::wait_read, &ec, false};
   }
   detail::wait_awaiter<socket_type> wait_writable() {
     return {*owner_, socket_, socket_type::wait_write, nullptr};

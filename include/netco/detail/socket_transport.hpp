@@ -26,6 +26,16 @@ address_info address_of(const Endpoint& ep) {
   return to_address_info(ep.data(), ep.size());
 }
 
+/// net::socket's wait for a readable stream: one that keeps no loop reference where the
+/// stream offers it, as the socket counts its pending read itself (and unref() drops that).
+template <class Stream>
+auto socket_wait_readable(Stream& s, std::error_code& ec) {
+  if constexpr (requires { s.wait_readable_unref(ec); })
+    return s.wait_readable_unref(ec);
+  else
+    return s.wait_readable(ec);
+}
+
 /// A socket over one of netco's own socket streams, netco::basic_stream<Protocol>: reads are
 /// pooled_read operations on the reactor (no buffer held while waiting), writes one writev.
 /// A client's socket exists before its stream: connect() fills it in.
@@ -154,7 +164,7 @@ class stream_socket_state final : public socket_state {
     (void)self;
     for (;;) {
       std::error_code ec;
-      co_await stream_.wait_readable(ec);
+      co_await socket_wait_readable(stream_, ec);
       if (ec) co_return read_done(ec, nullptr, 0);
       buffer_block* b = spare_blocks::take(max);
       const std::size_t n = stream_.try_read_some(std::span(b->data(), max), ec);

@@ -138,8 +138,13 @@ class [[nodiscard]] write_awaiter : io_awaiter_base {
 template <class Socket>
 class [[nodiscard]] wait_awaiter : io_awaiter_base {
  public:
-  wait_awaiter(loop& owner, Socket& socket, typename Socket::wait_type what, std::error_code* out)
-      : io_awaiter_base(owner, out), socket_(socket), what_(what) {}
+  /// counted: false for a wait whose caller holds (or, unref()'d, does not hold) a loop
+  /// reference of its own, as a net::socket's pending read does.
+  wait_awaiter(loop& owner, Socket& socket, typename Socket::wait_type what, std::error_code* out,
+               bool counted = true)
+      : io_awaiter_base(owner, out), socket_(socket), what_(what) {
+    state_.counted = counted;
+  }
   bool await_ready() const noexcept { return false; }
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {

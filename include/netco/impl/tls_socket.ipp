@@ -102,7 +102,7 @@ NETCO_DECL task<> tls_socket_state::read_one(std::shared_ptr<socket_state> self,
   (void)self;
   for (;;) {
     std::error_code ec;
-    co_await stream_->wait_readable(ec);
+    co_await socket_wait_readable(*stream_, ec);  // counted by the socket (unref() works)
     if (ec) co_return read_done(ec, nullptr, 0);
     buffer_block* b = spare_blocks::take(max);
     const std::size_t n = stream_->try_read_some(std::span(b->data(), max), ec);

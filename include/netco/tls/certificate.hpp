@@ -73,7 +73,8 @@ struct certificate {
 
 /// Node's default identity check: host (a DNS name, or an IP literal against IP SANs) matches
 /// the certificate's SANs (the CN only without DNS SANs; a wildcard in the left label only);
-/// errc::cert_altname_invalid when it does not. Node: tls.checkServerIdentity(hostname, cert)
+/// errc::cert_altname_invalid when it does not.
+/// Node: tls.checkServerIdentity(hostname, cert)
 NETCO_DECL std::error_code check_server_identity(std::string_view host, const certificate& cert);
 
 }  // namespace netco::tls

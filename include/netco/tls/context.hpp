@@ -81,11 +81,14 @@ struct context_options {
   bool reject_unauthorized = true;           ///< server, with request_cert: fail unverified clients
   std::vector<std::string> alpn_protocols = {};  ///< in preference order  Node: ALPNProtocols
   /// server: the context for the name a client sent (an empty context keeps this one); called
-  /// on the handshake's thread. Node: SNICallback (synchronous here)
+  /// on the handshake's thread.
+  /// Node: SNICallback (synchronous here)
   std::function<secure_context(std::string_view servername)> sni_callback = {};
-  /// server: an external session cache instead of the built-in one. Node: 'newSession'
+  /// server: an external session cache instead of the built-in one.
+  /// Node: 'newSession'
   std::function<void(std::span<const std::byte> id, buffer session)> on_new_session = {};
-  /// server: the session stored under id, or an empty buffer. Node: 'resumeSession'
+  /// server: the session stored under id, or an empty buffer.
+  /// Node: 'resumeSession'
   std::function<buffer(std::span<const std::byte> id)> on_resume_session = {};
   /// SSL_MODE_RELEASE_BUFFERS: OpenSSL's (and the engine's) record buffers are freed when
   /// drained, ~34 KiB less per idle connection for a malloc/free per record. netco's option.
@@ -108,10 +111,12 @@ class secure_context {
   explicit operator bool() const noexcept { return state_ != nullptr; }
   NETCO_DECL ssl_ctx_st* native_handle() const noexcept;
 
-  /// The current session ticket keys (name, HMAC secret, AES key). Node: server.getTicketKeys()
+  /// The current session ticket keys (name, HMAC secret, AES key).
+  /// Node: server.getTicketKeys()
   NETCO_DECL std::array<std::byte, 48> get_ticket_keys() const;
   /// Replaces the ticket keys (tickets made with the old ones no longer resume), and stops the
-  /// automatic rotation; throws std::system_error unless 48 bytes. Node: server.setTicketKeys()
+  /// automatic rotation; throws std::system_error unless 48 bytes.
+  /// Node: server.setTicketKeys()
   NETCO_DECL void set_ticket_keys(std::span<const std::byte> keys) const;
   NETCO_DECL void set_ticket_keys(std::span<const std::byte> keys, std::error_code& ec) const;
 
@@ -133,7 +138,8 @@ inline secure_context create_secure_context(const context_options& options) {
 
 /// Host name -> context, for context_options::sni_callback: `.sni_callback = table`. Copies
 /// share the table; add_context is safe while handshakes look it up. A '*' matches within one
-/// label ("*.example.com"); the context added last wins, as Node. Node: server.addContext()
+/// label ("*.example.com"); the context added last wins, as Node.
+/// Node: server.addContext()
 class sni_table {
  public:
   NETCO_DECL sni_table();

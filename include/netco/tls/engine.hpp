@@ -24,6 +24,10 @@ struct tls_engine_state;
 
 namespace netco::tls {
 
+/// A replacement host check: the error that fails the handshake, or none.
+using server_identity_check =
+    std::function<std::error_code(std::string_view host, const certificate& cert)>;
+
 /// What one client connection adds to its context. Node: the options of tls.connect()
 struct client_options {
   /// The host connected to: the certificate must name it (an IP literal: an IP SAN), and it
@@ -40,8 +44,7 @@ struct client_options {
   bool reject_unauthorized = true;
   /// Replaces the host check (called for the leaf, after its chain verified; the default is
   /// tls::check_server_identity). An error fails it. Node: checkServerIdentity(host, cert)
-  std::function<std::error_code(std::string_view host, const certificate& cert)>
-      check_server_identity = {};
+  server_identity_check check_server_identity = {};
 };
 
 enum class handshake_status {

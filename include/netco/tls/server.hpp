@@ -27,7 +27,8 @@ struct server_options {
   context_options tls = {};  ///< key, cert, ca, request_cert, ALPN, SNI, sessions...
   /// Used instead of a context made of tls when given (add_context then throws).
   secure_context context = {};
-  /// Then "tlsClientError"(handshake_timeout) and the socket closes. Node: handshakeTimeout
+  /// Then "tlsClientError"(handshake_timeout) and the socket closes.
+  /// Node: handshakeTimeout
   std::chrono::milliseconds handshake_timeout{120000};
   net::server_options net = {};
 };
@@ -82,7 +83,8 @@ namespace netco::tls {
 /// A TLS server: a net server (listen, close, address, max_connections...) whose events add
 /// "secureConnection"(tls::socket) after each handshake, "tlsClientError"(error_code,
 /// net::socket) for each failed one (the socket is then closed; the server goes on) and
-/// "keylog"(buffer line, tls::socket). A cheap handle. Node: tls.Server
+/// "keylog"(buffer line, tls::socket). A cheap handle.
+/// Node: tls.Server
 class server : public netco::detail::basic_server<server, netco::detail::tls_server_state> {
  public:
   static constexpr const char* kind = "tls::server";
@@ -91,14 +93,16 @@ class server : public netco::detail::basic_server<server, netco::detail::tls_ser
       : basic_server(std::move(s)) {}
 
   /// Serves hostname (SNI; "*.example.com" matches one label) with context. Throws
-  /// std::logic_error when the server was given a context of its own. Node: server.addContext()
+  /// std::logic_error when the server was given a context of its own.
+  /// Node: server.addContext()
   const server& add_context(std::string hostname, const secure_context& context) const {
     s().tls_.add_context(std::move(hostname), context);
     return *this;
   }
   /// Node: server.getTicketKeys()
   std::array<std::byte, 48> get_ticket_keys() const { return s().tls_.context.get_ticket_keys(); }
-  /// Throws std::system_error unless 48 bytes. Node: server.setTicketKeys()
+  /// Throws std::system_error unless 48 bytes.
+  /// Node: server.setTicketKeys()
   const server& set_ticket_keys(std::span<const std::byte> keys) const {
     s().tls_.context.set_ticket_keys(keys);
     return *this;
@@ -108,7 +112,8 @@ class server : public netco::detail::basic_server<server, netco::detail::tls_ser
 };
 
 /// A TLS server on the calling thread's loop; throws std::system_error for a key or
-/// certificate OpenSSL refuses. Node: tls.createServer([options][, secureConnectionListener])
+/// certificate OpenSSL refuses.
+/// Node: tls.createServer([options][, secureConnectionListener])
 NETCO_DECL server create_server(const server_options& options);
 template <class Fn>
 requires std::is_invocable_v<Fn&, socket> server create_server(const server_options& options,

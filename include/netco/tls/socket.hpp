@@ -35,14 +35,14 @@ struct connect_options {
   std::uint16_t port = 0;
   std::string servername = {};  ///< SNI and the name verified, instead of host
   /// The client context (trust, client certificate, versions); empty: one with the system
-  /// roots, made once per process. Node: secureContext
+  /// roots, made once per process.
+  /// Node: secureContext
   secure_context context = {};
   bool reject_unauthorized = true;               ///< false: go on unverified (authorized() tells)
   buffer session = {};                           ///< a get_session() to resume
   std::vector<std::string> alpn_protocols = {};  ///< Node: ALPNProtocols
   /// Node: checkServerIdentity(host, cert); empty: tls::check_server_identity
-  std::function<std::error_code(std::string_view host, const certificate& cert)>
-      check_server_identity = {};
+  server_identity_check check_server_identity = {};
   std::chrono::milliseconds handshake_timeout{120000};  ///< then "error" (handshake_timeout)
   bool allow_half_open = false;
   bool no_delay = true;                  ///< TCP_NODELAY (Node: noDelay, false; true here)
@@ -125,9 +125,11 @@ class socket : public net::socket {
   NETCO_DECL explicit socket(const net::socket& s);
 
   /// Client: the server's certificate verified and named the host; server: a requested client
-  /// certificate verified. Node: tlsSocket.authorized
+  /// certificate verified.
+  /// Node: tlsSocket.authorized
   bool authorized() const { return e() && e()->authorized(); }
-  /// Why not, as Node's code ("" when authorized). Node: tlsSocket.authorizationError
+  /// Why not, as Node's code ("" when authorized).
+  /// Node: tlsSocket.authorizationError
   std::string authorization_error() const { return e() ? e()->authorization_error() : ""; }
   /// Node: tlsSocket.getPeerCertificate()
   certificate get_peer_certificate() const {
@@ -135,11 +137,13 @@ class socket : public net::socket {
   }
   /// Node: tlsSocket.getCertificate()
   certificate get_certificate() const { return e() ? e()->get_certificate() : certificate{}; }
-  /// "TLSv1.3", "TLSv1.2"; empty before the handshake. Node: tlsSocket.getProtocol()
+  /// "TLSv1.3", "TLSv1.2"; empty before the handshake.
+  /// Node: tlsSocket.getProtocol()
   std::string_view get_protocol() const { return e() ? e()->get_protocol() : std::string_view(); }
   /// Node: tlsSocket.getCipher()
   cipher_info get_cipher() const { return e() ? e()->get_cipher() : cipher_info{}; }
-  /// Empty when ALPN chose none (Node: false). Node: tlsSocket.alpnProtocol
+  /// Empty when ALPN chose none (Node: false).
+  /// Node: tlsSocket.alpnProtocol
   std::string_view alpn_protocol() const { return e() ? e()->alpn_protocol() : std::string_view(); }
   /// Node: tlsSocket.servername
   std::string_view servername() const { return e() ? e()->servername() : std::string_view(); }

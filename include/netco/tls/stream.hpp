@@ -98,7 +98,8 @@ namespace netco::tls {
 /// tls::stream even), and a byte_stream itself, so net::socket, serve() and HTTP run over it.
 /// Reads feed OpenSSL from the next layer's reads (a pooled block taken only once data is
 /// there); a write is encrypted and sent as one gathered write. Move-only; one reader and one
-/// writer at a time, on the loop of the next layer. Node: tls.TLSSocket (coroutine style)
+/// writer at a time, on the loop of the next layer.
+/// Node: tls.TLSSocket (coroutine style)
 template <class Next = tcp::stream>
 class stream {
  public:
@@ -238,16 +239,10 @@ class stream {
   }
 
   /// Resumes once a read would find something: plaintext, the peer's end, or an error.
-  task<> wait_readable(std::error_code& ec) {
-    ec.clear();
-    if (core_->more || core_->eof || core_->engine.close_notify_received()) {
-      // Ready now, yet resumed on a later turn, as every netco wait: a caller may start the
-      // wait before it is ready for the completion (a socket's read does).
-      co_await detail::tls_later_awaiter{&owner()};
-      co_return;
-    }
-    co_await next_.wait_readable(ec);
-  }
+  task<> wait_readable(std::error_code& ec) { return wait_readable_as(ec, true); }
+  /// As wait_readable(ec), but the wait on the next layer keeps no loop reference (where the
+  /// next layer can wait so): net::socket counts its pending read itself, for unref().
+  task<> wait_readable_unref(std::error_code& ec) { return wait_readable_as(ec, false); }
   /// Decrypts what is there now, never waiting: the byte count; 0 with ec clear at the peer's
   /// close_notify; 0 with operation_would_block when no whole record is there yet.
   std::size_t try_read_some(std::span<std::byte> dst, std::error_code& ec) {
@@ -368,6 +363,23 @@ class stream {
     }
   }
 
+  task<> wait_readable_as(std::error_code& ec, bool counted) {
+    ec.clear();
+    if (core_->more || core_->eof || core_->engine.close_notify_received()) {
+      // Ready now, yet resumed on a later turn, as every netco wait: a caller may start the
+      // wait before it is ready for the completion (a socket's read does).
+      co_await detail::tls_later_awaiter{&owner()};
+      co_return;
+    }
+    if constexpr (requires { next_.wait_readable_unref(ec); }) {
+      if (!counted) {
+        co_await next_.wait_readable_unref(ec);
+        co_return;
+      }
+    }
+    co_await next_.wait_readable(ec);
+  }
+
   /// Sends everything the engine holds, as one gathered write per flight, one flush at a time.
   task<> flush(std::error_code& ec) {
     detail::tls_stream_core& c = *core_;
@@ -409,7 +421,8 @@ class stream {
 /// Connects to host:port over TCP and runs the client handshake (within the default timeout):
 /// SNI and host name verification against host (options.host is set to it; servername
 /// overrides). ec: the connect's or the handshake's failure; the stream is then closed and
-/// good for nothing else. Node: tls.connect()
+/// good for nothing else.
+/// Node: tls.connect()
 NETCO_DECL task<stream<tcp::stream>> connect(std::string host, std::uint16_t port,
                                              secure_context context, client_options options,
                                              std::error_code& ec);
