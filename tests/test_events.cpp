@@ -18,6 +18,7 @@
 #include "netco/net.hpp"
 #include "netco/spawn.hpp"
 #include "netco/tcp.hpp"
+#include "raw_exchange.hpp"
 #include "support.hpp"
 
 namespace {
@@ -338,24 +339,11 @@ TEST_CASE("a text argument may be taken as std::string (a copy per call)") {
 
 namespace {
 
-/// Sends raw bytes on a fresh connection and reads until the server closes it.
-netco::task<std::string> exchange(std::uint16_t port, std::string bytes) {
-  netco::tcp::stream s = co_await netco::tcp::connect("127.0.0.1", port);
-  co_await s.write_all(bytes);
-  std::string out;
-  std::vector<char> buf(16 * 1024);
-  for (;;) {
-    std::error_code ec;
-    const std::size_t n = co_await s.read_some(std::span(buf), ec);
-    if (n == 0 || ec) break;
-    out.append(buf.data(), n);
-  }
-  co_return out;
-}
+using netco_test::raw_exchange;
 
 /// One GET with Connection: close against srv; the response's body.
 netco::task<std::string> get(const netco::http::server& srv, std::string path) {
-  const std::string out = co_await exchange(
+  const std::string out = co_await raw_exchange(
       srv.address().port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const std::size_t at = out.find("\r\n\r\n");
   co_return at == std::string::npos ? std::string() : out.substr(at + 4);

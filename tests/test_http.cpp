@@ -11,6 +11,7 @@
 #include "netco/tcp.hpp"
 #include "netco/timer.hpp"
 #include "netco/when_all.hpp"
+#include "raw_exchange.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -18,20 +19,7 @@ namespace http = netco::http;
 
 namespace {
 
-/// Sends raw bytes on a fresh connection and reads until the server closes it.
-netco::task<std::string> raw(std::uint16_t port, std::string request) {
-  netco::tcp::stream s = co_await netco::tcp::connect("127.0.0.1", port);
-  co_await s.write_all(request);
-  std::string out;
-  std::vector<char> buf(64 * 1024);
-  for (;;) {
-    std::error_code ec;
-    const std::size_t n = co_await s.read_some(std::span(buf), ec);
-    if (n == 0 || ec) break;
-    out.append(buf.data(), n);
-  }
-  co_return out;
-}
+using netco_test::raw_exchange;
 
 std::size_t count(std::string_view text, std::string_view what) {
   std::size_t n = 0;
@@ -61,9 +49,10 @@ TEST_CASE("keep-alive: two requests on one connection, Connection: close ends it
     http::server srv = hello_server();
     srv.on("connection", [&](const netco::net::socket&) { ++connections; });
     srv.listen(0, "127.0.0.1");
-    const std::string out = co_await raw(srv.address().port,
-                                         "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-                                         "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string out =
+        co_await raw_exchange(srv.address().port,
+                              "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(count(out, "HTTP/1.1 200 OK\r\n") == 2);
     CHECK(out.find("hello /a") < out.find("hello /b"));
     CHECK(count(out, "Connection: close\r\n") == 1);
@@ -87,7 +76,7 @@ TEST_CASE("pipelining: responses in request order even when the first answers la
     for (int i = 0; i < 20; ++i)
       req += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
     req += "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    const std::string out = co_await raw(srv.address().port, req);
+    const std::string out = co_await raw_exchange(srv.address().port, req);
     CHECK(count(out, "HTTP/1.1 200 OK") == 22);
     std::size_t at = out.find("/slow");
     CHECK(at != std::string::npos);
@@ -113,10 +102,10 @@ TEST_CASE("chunked both ways: a chunked request body is read whole; write() answ
         });
     srv.listen(0, "127.0.0.1");
     const std::string out =
-        co_await raw(srv.address().port,
-                     "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     "Connection: close\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n"
-                     "X-Trailer: !\r\n\r\n");
+        co_await raw_exchange(srv.address().port,
+                              "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                              "Connection: close\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n"
+                              "X-Trailer: !\r\n\r\n");
     CHECK(out.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
     CHECK(body_of(out) == "4\r\ngot:\r\nb\r\nhello world\r\n1\r\n!\r\n0\r\n\r\n");
     srv.close();
@@ -138,10 +127,10 @@ TEST_CASE("Node-style body: data events, pause/resume, end, and a streamed echo"
     srv.listen(0, "127.0.0.1");
     std::string payload(300 * 1024, 'x');
     for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
-    const std::string out =
-        co_await raw(srv.address().port,
-                     "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
-                         std::to_string(payload.size()) + "\r\n\r\n" + payload);
+    const std::string out = co_await raw_exchange(
+        srv.address().port,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+            std::to_string(payload.size()) + "\r\n\r\n" + payload);
     // Decode the chunked answer.
     std::string body = body_of(out), decoded;
     std::size_t at = 0;
@@ -190,10 +179,10 @@ TEST_CASE("Expect: 100-continue: 100 Continue before the body; checkContinue tak
       res.write_head(417).end();
     });
     srv2.listen(0, "127.0.0.1");
-    const std::string out =
-        co_await raw(srv2.address().port,
-                     "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
-                     "Connection: close\r\n\r\nabcde");
+    const std::string out = co_await raw_exchange(
+        srv2.address().port,
+        "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+        "Connection: close\r\n\r\nabcde");
     CHECK(out.starts_with("HTTP/1.1 417 Expectation Failed\r\n"));
     CHECK(out.find("100 Continue") == std::string::npos);
     CHECK(requests == 0);
@@ -207,9 +196,9 @@ TEST_CASE("HEAD: headers with the length, no body; the connection goes on") {
     http::server srv = hello_server();
     srv.listen(0, "127.0.0.1");
     const std::string out =
-        co_await raw(srv.address().port,
-                     "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /g HTTP/1.1\r\nHost: x\r\n"
-                     "Connection: close\r\n\r\n");
+        co_await raw_exchange(srv.address().port,
+                              "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /g HTTP/1.1\r\nHost: x\r\n"
+                              "Connection: close\r\n\r\n");
     CHECK(count(out, "HTTP/1.1 200 OK") == 2);
     CHECK(out.find("hello /h") == std::string::npos);
     CHECK(out.find("hello /g") != std::string::npos);
@@ -276,14 +265,15 @@ TEST_CASE("malformed requests: 400 + Connection: close + closed; the next client
     srv.listen(0, "127.0.0.1");
     const auto port = srv.address().port;
     const std::string bad400 = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
-    CHECK(co_await raw(port, "FOO / HTTP/1.1\r\nHost: x\r\n\r\n") == bad400);
-    CHECK(co_await raw(port, "GET / HTTP/1.1\r\n\r\n") == bad400);  // no Host
-    CHECK(co_await raw(port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == bad400);
-    CHECK(co_await raw(port, "GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n") == bad400);
-    CHECK(co_await raw(port, "GET / HTTP/5.6\r\nHost: a\r\n\r\n") == bad400);
+    CHECK(co_await raw_exchange(port, "FOO / HTTP/1.1\r\nHost: x\r\n\r\n") == bad400);
+    CHECK(co_await raw_exchange(port, "GET / HTTP/1.1\r\n\r\n") == bad400);  // no Host
+    CHECK(co_await raw_exchange(port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == bad400);
+    CHECK(co_await raw_exchange(port, "GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n") ==
+          bad400);
+    CHECK(co_await raw_exchange(port, "GET / HTTP/5.6\r\nHost: a\r\n\r\n") == bad400);
     CHECK(requests == 0);
     const std::string ok =
-        co_await raw(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        co_await raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(ok.starts_with("HTTP/1.1 200 OK"));
     CHECK(requests == 1);
     srv.close();
@@ -301,23 +291,26 @@ TEST_CASE("smuggling defences (H4): CL+TE, duplicate CL, TE chunked-false, bare 
     srv.listen(0, "127.0.0.1");
     const auto port = srv.address().port;
     const std::string bad400 = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
-    CHECK(co_await raw(port,
-                       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") == bad400);
-    CHECK(co_await raw(port,
-                       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n"
-                       "\r\nab") == bad400);
+    CHECK(co_await raw_exchange(port,
+                                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") ==
+          bad400);
+    CHECK(co_await raw_exchange(
+              port,
+              "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n"
+              "\r\nab") == bad400);
     // test-http-transfer-encoding-smuggling.js: the exact bytes.
-    CHECK(co_await raw(port,
-                       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                       "Transfer-Encoding: chunked-false\r\nConnection: upgrade\r\n\r\n"
-                       "1\r\nA\r\n0\r\n\r\nGET /flag HTTP/1.1\r\nHost: x\r\n\r\n") == bad400);
-    CHECK(co_await raw(port, "GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n") == bad400);
+    CHECK(co_await raw_exchange(port,
+                                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                "Transfer-Encoding: chunked-false\r\nConnection: upgrade\r\n\r\n"
+                                "1\r\nA\r\n0\r\n\r\nGET /flag HTTP/1.1\r\nHost: x\r\n\r\n") ==
+          bad400);
+    CHECK(co_await raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n") == bad400);
     // test-http-chunked-smuggling.js: a bare LF in a chunk extension must not let /admin in.
-    const std::string out =
-        co_await raw(port,
-                     "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "2;\nxx\r\n4c\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: x\r\n\r\n0\r\n\r\n");
+    const std::string out = co_await raw_exchange(
+        port,
+        "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "2;\nxx\r\n4c\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: x\r\n\r\n0\r\n\r\n");
     // /a was answered before its body turned out malformed: the connection is then dropped.
     CHECK(count(out, "HTTP/1.1 ") <= 1);
     for (const auto& u : urls) CHECK(u != "/admin");
@@ -332,7 +325,7 @@ TEST_CASE("header overflow (H5): one byte over max_header_size gets 431 and a cl
     srv.listen(0, "127.0.0.1");
     const std::string big =
         "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n";
-    CHECK(co_await raw(srv.address().port, big) ==
+    CHECK(co_await raw_exchange(srv.address().port, big) ==
           "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n");
     srv.close();
   }());
@@ -347,7 +340,7 @@ TEST_CASE("clientError listener answers instead of the default") {
       sock.end("HTTP/1.1 400 Bad Request\r\nX-Custom: 1\r\nConnection: close\r\n\r\n");
     });
     srv.listen(0, "127.0.0.1");
-    const std::string out = co_await raw(srv.address().port, "FOO / HTTP/1.1\r\n\r\n");
+    const std::string out = co_await raw_exchange(srv.address().port, "FOO / HTTP/1.1\r\n\r\n");
     CHECK(out.find("X-Custom: 1") != std::string::npos);
     CHECK(seen == http::parse_error::invalid_method);
     srv.close();
@@ -368,7 +361,7 @@ TEST_CASE("slowloris (H7): a trickling head gets 408 and a close; others are sti
       if (ec) break;
       // A normal client keeps being answered while the slow one trickles.
       const std::string ok =
-          co_await raw(port, "GET /n HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+          co_await raw_exchange(port, "GET /n HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
       if (ok.starts_with("HTTP/1.1 200 OK")) ++answered;
       co_await netco::sleep_for(40ms);
     }
@@ -408,8 +401,8 @@ TEST_CASE("response splitting (H9): CR/LF/NUL in header values throw invalid_cha
           res.end("safe");
         });
     srv.listen(0, "127.0.0.1");
-    const std::string out =
-        co_await raw(srv.address().port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string out = co_await raw_exchange(
+        srv.address().port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(thrown == 6);
     CHECK(out.find("Set-Cookie") == std::string::npos);
     CHECK(body_of(out) == "safe");
@@ -430,12 +423,12 @@ TEST_CASE("HTTP/1.0: closes unless keep-alive is asked and the length is known")
         });
     srv.listen(0, "127.0.0.1");
     const auto port = srv.address().port;
-    std::string out = co_await raw(port, "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+    std::string out = co_await raw_exchange(port, "GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n");
     CHECK(count(out, "HTTP/1.1 200 OK") == 1);
     CHECK(out.find("Connection: close") != std::string::npos);
-    out = co_await raw(port,
-                       "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-                       "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    out = co_await raw_exchange(port,
+                                "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                                "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     CHECK(count(out, "HTTP/1.1 200 OK") == 2);
     CHECK(out.find("Connection: keep-alive\r\n") != std::string::npos);
     CHECK(out.find("Transfer-Encoding") == std::string::npos);
@@ -448,7 +441,7 @@ TEST_CASE("absolute-form targets are accepted; max_requests_per_socket closes th
   netco_test::run([]() -> netco::task<> {
     http::server srv = hello_server({.max_requests_per_socket = 2});
     srv.listen(0, "127.0.0.1");
-    const std::string out = co_await raw(
+    const std::string out = co_await raw_exchange(
         srv.address().port,
         "GET http://x/abs HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
         "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -481,7 +474,7 @@ TEST_CASE("a client that resets mid-body: aborted on the request, others still s
     co_await netco::sleep_for(50ms);
     CHECK(aborted == 1);
     CHECK(closes == 1);
-    const std::string ok = co_await raw(
+    const std::string ok = co_await raw_exchange(
         port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
     CHECK(body_of(ok) == "done");
     srv.close();
@@ -627,9 +620,10 @@ TEST_CASE("keep-alive headers as Node 20 sends them; Connection: close when clos
     http::server srv = hello_server({.max_requests_per_socket = 3});
     srv.listen(0, "127.0.0.1");
     const auto port = srv.address().port;
-    std::string out = co_await raw(port,
-                                   "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-                                   "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string out =
+        co_await raw_exchange(port,
+                              "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     const std::string first = out.substr(0, out.find("hello /a"));
     CHECK(first.find("Connection: keep-alive\r\nKeep-Alive: timeout=5, max=3\r\n") !=
           std::string::npos);
@@ -637,9 +631,9 @@ TEST_CASE("keep-alive headers as Node 20 sends them; Connection: close when clos
     CHECK(second.find("Connection: close\r\n") != std::string::npos);
     CHECK(second.find("Keep-Alive") == std::string::npos);
     // HTTP/1.0 asking for keep-alive gets the same pair; without asking, a close.
-    out = co_await raw(port,
-                       "GET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-                       "GET /d HTTP/1.0\r\n\r\n");
+    out = co_await raw_exchange(port,
+                                "GET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                                "GET /d HTTP/1.0\r\n\r\n");
     CHECK(count(out, "Keep-Alive: timeout=5, max=3\r\n") == 1);
     CHECK(count(out, "Connection: close\r\n") == 1);
     srv.close();
@@ -663,7 +657,7 @@ TEST_CASE("request_timeout alone: a body that stops arriving gets 408; others ar
     netco::tcp::stream slow = co_await netco::tcp::connect("127.0.0.1", port);
     co_await slow.write_all(
         std::string_view("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
-    const std::string ok = co_await raw(
+    const std::string ok = co_await raw_exchange(
         port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
     CHECK(body_of(ok) == "hi");
     std::string got;
@@ -717,7 +711,7 @@ TEST_CASE("upgrade: the listener gets the raw connection and the bytes sent afte
       sock.end(out);
     });
     srv.listen(0, "127.0.0.1");
-    const std::string out = co_await raw(
+    const std::string out = co_await raw_exchange(
         srv.address().port,
         "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nHELLO");
     CHECK(out.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
@@ -926,7 +920,7 @@ TEST_CASE("pipelining: many requests sent in one go while the first is slow, all
     for (int i = 0; i < 300; ++i)
       req += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\nX-Pad: " + pad + "\r\n\r\n";
     req += "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    const std::string out = co_await raw(srv.address().port, req);
+    const std::string out = co_await raw_exchange(srv.address().port, req);
     CHECK(count(out, "HTTP/1.1 200 OK") == 301);
     CHECK(seen == 301);
     std::size_t at = 0;
@@ -999,7 +993,7 @@ TEST_CASE("dual stack: a server listening on :: answers an IPv4 client too") {
     srv.listen(0, "::");
     CHECK(co_await netco_test::eventually([&] { return srv.listening() || failed; }));
     if (failed) co_return;  // no IPv6 on this machine: nothing to check
-    const std::string out = co_await raw(
+    const std::string out = co_await raw_exchange(
         srv.address().port, "GET /v4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(out.ends_with("hello /v4"));
     srv.close();

@@ -18,6 +18,7 @@
 #include "netco/tcp.hpp"
 #include "netco/timer.hpp"
 #include "netco/ws/client.hpp"
+#include "raw_exchange.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -27,20 +28,7 @@ using netco::buffer;
 
 namespace {
 
-/// Sends raw bytes on a fresh connection and reads until the server closes it.
-netco::task<std::string> raw(std::uint16_t port, std::string request) {
-  netco::tcp::stream s = co_await netco::tcp::connect("127.0.0.1", port);
-  co_await s.write_all(request);
-  std::string out;
-  std::vector<char> buf(64 * 1024);
-  for (;;) {
-    std::error_code ec;
-    const std::size_t n = co_await s.read_some(std::span(buf), ec);
-    if (n == 0 || ec) break;
-    out.append(buf.data(), n);
-  }
-  co_return out;
-}
+using netco_test::raw_exchange;
 
 std::string upgrade_request(std::string_view extra, std::string_view method = "GET",
                             std::string_view key = "dGhlIHNhbXBsZSBub25jZQ==",
@@ -99,30 +87,30 @@ TEST_CASE("handshake: 101 with the RFC's accept key; refusals are 426, 400, neve
     ws::server srv =
         ws::create_server({.port = 0}, [&](const ws::socket& s, const http::incoming_message&) {
           ++connections;
-          s.terminate();  // raw() reads until the connection closes
+          s.terminate();  // raw_exchange() reads until the connection closes
         });
     const std::uint16_t port = srv.address().port;
     // The RFC 6455 1.3 example key.
-    std::string out = co_await raw(port, upgrade_request(""));
+    std::string out = co_await raw_exchange(port, upgrade_request(""));
     CHECK(out.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0) == 0);
     CHECK(out.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != std::string::npos);
     CHECK(connections == 1);
 
-    out = co_await raw(port, upgrade_request("", "GET", "dGhlIHNhbXBsZSBub25jZQ==", "8"));
+    out = co_await raw_exchange(port, upgrade_request("", "GET", "dGhlIHNhbXBsZSBub25jZQ==", "8"));
     CHECK(out.rfind("HTTP/1.1 426 ", 0) == 0);
     CHECK(out.find("Sec-WebSocket-Version: 13\r\n") != std::string::npos);
-    out = co_await raw(port, upgrade_request("", "GET", "short"));
+    out = co_await raw_exchange(port, upgrade_request("", "GET", "short"));
     CHECK(out.rfind("HTTP/1.1 400 ", 0) == 0);
-    out = co_await raw(port, upgrade_request("", "GET", ""));
+    out = co_await raw_exchange(port, upgrade_request("", "GET", ""));
     CHECK(out.rfind("HTTP/1.1 400 ", 0) == 0);
-    out = co_await raw(port, upgrade_request("", "GET", "dGhlIHNhbXBsZSBub25jZQ==", ""));
+    out = co_await raw_exchange(port, upgrade_request("", "GET", "dGhlIHNhbXBsZSBub25jZQ==", ""));
     CHECK(out.rfind("HTTP/1.1 400 ", 0) == 0);
-    out = co_await raw(port, upgrade_request("Content-Length: 0\r\n", "POST"));
+    out = co_await raw_exchange(port, upgrade_request("Content-Length: 0\r\n", "POST"));
     CHECK(out.rfind("HTTP/1.1 400 ", 0) == 0);
-    out = co_await raw(port, upgrade_request("Sec-WebSocket-Protocol: a, a\r\n"));
+    out = co_await raw_exchange(port, upgrade_request("Sec-WebSocket-Protocol: a, a\r\n"));
     CHECK(out.rfind("HTTP/1.1 400 ", 0) == 0);
     // A plain request to a WebSocket-only server.
-    out = co_await raw(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = co_await raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(out.rfind("HTTP/1.1 426 ", 0) == 0);
     CHECK(connections == 1);
     srv.close();
@@ -135,8 +123,8 @@ TEST_CASE("verify_client: an Origin allow-list refuses others with 401") {
         ws::create_server({.port = 0, .verify_client = [](const ws::verify_info& info) {
                              return info.origin == "https://good.example";
                            }});
-    std::string out =
-        co_await raw(srv.address().port, upgrade_request("Origin: https://evil.example\r\n"));
+    std::string out = co_await raw_exchange(srv.address().port,
+                                            upgrade_request("Origin: https://evil.example\r\n"));
     CHECK(out.rfind("HTTP/1.1 401 ", 0) == 0);
     ws::client_options o;
     o.origin = "https://good.example";
@@ -212,7 +200,7 @@ TEST_CASE("one port: HTTP routes and WebSocket on an existing http::server") {
     });
     const std::uint16_t port = site.address().port;
     const std::string page =
-        co_await raw(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        co_await raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(page.find("\r\n\r\npage") != std::string::npos);
     ws::stream c = co_await ws::connect("ws://127.0.0.1:" + std::to_string(port) + "/");
     co_await c.send_text("hi");
