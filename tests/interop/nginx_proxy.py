@@ -13,14 +13,14 @@ usage: nginx_proxy.py HTTP_HELLO_BINARY    Exit status 0 on success, 77 (skip) w
 """
 import http.client
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from interop_util import find_nginx, free_port, start_example, wait_listening
 
 CONFIG = """\
 {user}worker_processes 1;
@@ -51,49 +51,6 @@ http {{
     }}
 }}
 """
-
-
-def find_nginx():
-    found = shutil.which("nginx")
-    if found:
-        return found
-    for d in ("/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"):
-        if os.access(os.path.join(d, "nginx"), os.X_OK):
-            return os.path.join(d, "nginx")
-    return None
-
-
-def start_backend(binary):
-    p = subprocess.Popen([binary, "0"], stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if m:
-            return p, int(m.group(1))
-    p.kill()
-    raise RuntimeError(f"{binary} did not print 'listening on 127.0.0.1:PORT'")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def get(conn, path="/"):
@@ -140,9 +97,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="netco-nginx-")
     backends, proxy = [], None
     try:
-        b1, port1 = start_backend(binary)
+        b1, port1 = start_example([binary])
         backends.append(b1)
-        b2, port2 = start_backend(binary)
+        b2, port2 = start_example([binary])
         backends.append(b2)
         user = "user root;\n" if os.geteuid() == 0 else ""  # workers may not run as nobody here
         proxy = None

@@ -23,8 +23,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import http.client
+
+from interop_util import find_nginx, free_port, start_example, wait_listening
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -32,40 +33,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def skip(why):
     print(f"skipped: {why}")
     sys.exit(77)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def start_example(argv):
-    """Starts a netco example on a free port; returns (process, port)."""
-    p = subprocess.Popen(argv + ["0"], stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if m:
-            return p, int(m.group(1))
-    p.kill()
-    raise AssertionError(f"{argv[0]} did not print 'listening on 127.0.0.1:PORT'")
 
 
 def stop(p, expect_zero=True):
@@ -224,16 +191,6 @@ http {{
     }}
 }}
 """
-
-
-def find_nginx():
-    found = shutil.which("nginx")
-    if found:
-        return found
-    for d in ("/usr/sbin", "/usr/local/sbin"):
-        if os.access(os.path.join(d, "nginx"), os.X_OK):
-            return os.path.join(d, "nginx")
-    return None
 
 
 def mode_nginx_front(tmp, http_hello):
