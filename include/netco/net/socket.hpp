@@ -342,9 +342,9 @@ class socket_state : public socket_emitter,
 namespace netco::net {
 
 /// A stream socket with Node's events and methods, over TCP, a Unix-domain socket or any
-/// netco byte_stream (TLS next). A cheap handle: copies share one socket, its methods are const,
-/// and capturing a handle in its own listeners is fine (listeners are dropped after "close").
-/// Every listener and callback runs on the socket's loop thread.
+/// netco byte_stream (a TLS stream, for one). A cheap handle: copies share one socket, its methods
+/// are const, and capturing a handle in its own listeners is fine (listeners are dropped after
+/// "close"). Every listener and callback runs on the socket's loop thread.
 ///
 /// Events: "lookup"(error_code, address, family, host), "connect", "ready", "data"(buffer),
 /// "end", "drain", "finish", "timeout", "error"(error_code, error_info), "close"(bool had_error).
