@@ -4,8 +4,9 @@
 #   1. gcc        g++, --werror -Dwarning_level=3, debugoptimized: build all, meson test
 #   2. asan       clang-14 -O0, ASan + UBSan (aborting on the first report): meson test
 #   3. tsan       clang-14 -O0, ThreadSanitizer: builds and runs only the suite 'threads'
-#   3b. uring     g++ -O1, -Dio_uring=enabled (Asio's io_uring backend): the suites that do
-#                 I/O; skipped without liburing-dev or when io_uring_setup is refused
+#   3b. uring     netco's io_uring engine: the gcc build's tests that do I/O again, the I/O suites
+#                 of the asan build and the tsan build's suite, with NETCO_ENGINE=io_uring;
+#                 skipped without liburing-dev or when io_uring_setup is refused
 #   3c. portable  g++ -DNETCO_PORTABLE_READS (reads through Asio's public API only): the net,
 #                 stream and http suites
 #   4. format     clang-format-14 --dry-run -Werror over include/ examples/ tests/ benchmarks/;
@@ -115,6 +116,8 @@ run_tests() {
   while read -r state name rest; do
     # ONLY="a b": just those tests (a section that builds a few suites of a full tree)
     [[ -n ${ONLY:-} && " $ONLY " != *" $name "* ]] && continue
+    # EXCEPT="a b": all but those
+    [[ -n ${EXCEPT:-} && " $EXCEPT " == *" $name "* ]] && continue
     if [[ $state == built ]]; then built+=("$name"); else missing+=("$name"); fi
   done < <(list_tests "$dir" "$suite")
   if ((${#missing[@]})); then
@@ -224,6 +227,11 @@ tsan_section() {
   # shellcheck disable=SC2046  # one target per word
   build "$dir" $(cut -d' ' -f3- <<<"$tests" | tr ' ' '\n' | sort -u) ||
     note_failure "$dir: build"
+  run_tsan_tests "$dir"
+}
+
+# run_tsan_tests DIR: the suite 'threads' of a TSan build
+run_tsan_tests() {
   # NOTE: clang 14's TSan dies with "unexpected memory mapping" on kernels that randomise
   # mmap with more than 28 bits (vm.mmap_rnd_bits); running without ASLR avoids it.
   local wrapper=()
@@ -232,14 +240,14 @@ tsan_section() {
     wrapper=(--wrapper "setarch $(uname -m) -R")
   fi
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4 \
-    run_tests "$dir" threads --timeout-multiplier 5 "${wrapper[@]}"
+    run_tests "$1" threads --timeout-multiplier 5 "${wrapper[@]}"
 }
 
 uring_section() {
-  section "uring: g++ -O1, -Dio_uring=enabled (the I/O suites)"
-  local dir=build-ci-uring
-  # NOTE: containers often block io_uring_setup (seccomp, kernel.io_uring_disabled); with no
-  # io_uring every loop would throw at construction, so the section says so and skips.
+  section "uring: the gcc build's suites again on netco's io_uring engine (NETCO_ENGINE=io_uring)"
+  local dir=build-ci-gcc
+  # NOTE: containers often block io_uring_setup (seccomp, kernel.io_uring_disabled); loops
+  # would then run on Asio (saying so once), so the section says so and skips.
   if ! pkg-config --exists liburing; then
     echo "skipped: liburing-dev is not installed (scripts/setup.sh installs it)"
     return
@@ -252,19 +260,36 @@ sys.exit(1 if fd < 0 else 0)'; then
     echo "skipped: this kernel or container refuses io_uring_setup"
     return
   fi
-  # -O1, cheaper to build than the gcc section's -O2; -foptimize-sibling-calls because at -O0
-  # gcc makes no tail call of a symmetric transfer and 'task's million nested awaits overflow.
-  CC=gcc CXX=g++ configure "$dir" -Dio_uring=enabled -Dbuildtype=plain -Dwerror=true \
-    "-Dcpp_args=['-O1', '-foptimize-sibling-calls']" -Dwarning_level=3 -Dbenchmarks=disabled \
-    -Dexamples=false || { note_failure "$dir: meson setup"; return; }
-  # The suites that do I/O (the backend is all that differs from the gcc section), to keep CI
-  # within its time: the protocol cores and compile checks gain nothing from a second run.
-  local suites=(loop timer timers tcp local udp serve net net_alloc dgram dgram_alloc fs http
-                http_alloc signal shutdown faults worker_pool cluster ws_socket ws_server ws_client)
-  local targets=() t
-  for t in "${suites[@]}"; do targets+=("tests/test_$t"); done
-  build "$dir" "${targets[@]}" || note_failure "$dir: build"
-  ONLY="${suites[*]}" run_tests "$dir" ""
+  # The engine is chosen at run time: the gcc section's programs, unchanged (built here if
+  # this section runs alone). NETCO_TEST_REQUIRE_URING makes test_loop fail if a loop fell
+  # back to Asio, so a silent fallback cannot pass for the engine.
+  if [[ ! -f "$dir/build.ninja" ]]; then
+    CC=gcc CXX=g++ configure "$dir" -Dwerror=true -Dwarning_level=3 -Dbuildtype=debugoptimized ||
+      { note_failure "$dir: meson setup"; return; }
+  fi
+  build "$dir" || note_failure "$dir: build"
+  npm_deps "$dir"
+  # All but what does no I/O (protocol cores, compile checks), which the engine cannot change.
+  local no_io=(task when_all http_parser events ws_error ws_frame ws_utf8 ws_handshake ws_deflate
+               ws_codec ws_codec_alloc tls_error tls_certificate tls_self_signed tls_context
+               tls_engine tls_alloc tls_separate ws_codec_separate timers_refused events_refused
+               url url_differential http_differential headers separate_compilation)
+  NETCO_ENGINE=io_uring NETCO_TEST_REQUIRE_URING=1 EXCEPT="${no_io[*]}" run_tests "$dir" ""
+  # And the suites that do I/O under ASan/UBSan, where the asan section built them.
+  local asan=build-ci-asan
+  if [[ -f "$asan/build.ninja" ]]; then
+    local suites=(loop timer timers tcp local udp serve net net_alloc dgram fs http http_alloc
+                  signal shutdown faults worker_pool cluster ws_socket ws_server ws_client
+                  tls_stream tls_socket https)
+    NETCO_ENGINE=io_uring NETCO_TEST_REQUIRE_URING=1 \
+      ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1 \
+      UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1 \
+      ONLY="${suites[*]}" run_tests "$asan" "" --timeout-multiplier 3
+  fi
+  # And the suite 'threads' under TSan, where the tsan section built it.
+  if [[ -f build-ci-tsan/build.ninja ]]; then
+    NETCO_ENGINE=io_uring NETCO_TEST_REQUIRE_URING=1 run_tsan_tests build-ci-tsan
+  fi
 }
 
 portable_section() {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>  // getenv: NETCO_TEST_REQUIRE_URING
 #include <stdexcept>
 #include <thread>
 
@@ -200,4 +201,38 @@ TEST_CASE("destroying a loop destroys the spawned tasks still suspended on it") 
     CHECK(counted::alive == 1);
   }
   CHECK(counted::alive == 0);
+}
+
+TEST_CASE("a loop runs on the engine asked for, or says why not and runs on Asio") {
+  netco::loop asio_loop(netco::engine::asio);
+  CHECK(asio_loop.engine() == netco::engine::asio);
+  netco::loop uring_loop(netco::engine::io_uring);
+#if defined(NETCO_HAS_URING)
+  // Where the CI has checked that the kernel allows io_uring, a fallback is a failure.
+  if (std::getenv("NETCO_TEST_REQUIRE_URING")) {
+    CHECK(uring_loop.engine() == netco::engine::io_uring);
+    CHECK(netco::loop().engine() == netco::engine::io_uring);  // NETCO_ENGINE=io_uring
+  }
+#else
+  CHECK(uring_loop.engine() == netco::engine::asio);
+#endif
+  // Either way the loop works: a timer, a post from another thread, the exit rule.
+  for (netco::loop* l : {&asio_loop, &uring_loop}) {
+    bool slept = false, posted = false;
+    netco::spawn(*l, [](bool& done) -> netco::task<> {
+      co_await netco::sleep_for(5ms);
+      done = true;
+    }(slept));
+    l->ref();
+    std::thread poster([&] {
+      l->post([&] {
+        posted = true;
+        l->unref();
+      });
+    });
+    l->run();
+    poster.join();
+    CHECK(slept);
+    CHECK(posted);
+  }
 }

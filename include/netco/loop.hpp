@@ -6,29 +6,63 @@
 #include <cxxabi.h>  // __cxa_demangle: the type of an uncaught exception, readable
 #endif
 
-#include <atomic>      // atomic: references held from other threads (schedule())
-#include <coroutine>   // coroutine_handle
-#include <csignal>     // signal, SIGPIPE: only where sends cannot be told not to raise it
-#include <cstddef>     // byte, size_t
-#include <cstdint>     // uint64_t
-#include <cstdio>      // fprintf: an uncaught failure's message
-#include <cstdlib>     // exit, free
-#include <exception>   // exception_ptr
-#include <functional>  // function (error handler; set rarely, never called on the hot path)
-#include <memory>      // unique_ptr: the scratch buffer
-#include <span>        // span
-#include <string>      // string: an uncaught failure's type and message
-#include <typeinfo>    // typeid: an uncaught exception's type
-#include <utility>     // exchange, forward
+#include <atomic>       // atomic: references held from other threads (schedule())
+#include <coroutine>    // coroutine_handle
+#include <csignal>      // signal, SIGPIPE: only where sends cannot be told not to raise it
+#include <cstddef>      // byte, size_t
+#include <cstdint>      // uint64_t
+#include <cstdio>       // fprintf: an uncaught failure's message
+#include <cstdlib>      // exit, free, getenv
+#include <exception>    // exception_ptr
+#include <functional>   // function (error handler; set rarely, never called on the hot path)
+#include <memory>       // unique_ptr: the scratch buffer
+#include <span>         // span
+#include <string>       // string: an uncaught failure's type and message
+#include <string_view>  // string_view: NETCO_ENGINE
+#include <typeinfo>     // typeid: an uncaught exception's type
+#include <utility>      // exchange, forward
 
 #include "netco/detail/asio.hpp"
 #include "netco/task.hpp"
+#if defined(NETCO_HAS_URING)
+#include "netco/detail/uring.hpp"
+#endif
 
 namespace netco {
 
 class loop;
 
+/// What a loop waits with. asio: Asio's reactor (epoll; kqueue, IOCP elsewhere), always there.
+/// io_uring: netco's own engine on Linux (netco/detail/uring.hpp), where the program was built
+/// with it (liburing; NETCO_HAS_URING) and the kernel allows io_uring. Every netco type and
+/// program works the same on both.
+enum class engine { asio, io_uring };
+
 namespace detail {
+/// The engine a loop gets by default: NETCO_ENGINE=io_uring (or asio) in the environment, read
+/// once per process; asio otherwise.
+inline engine default_engine() noexcept {
+  static const engine chosen = [] {
+    const char* e = std::getenv("NETCO_ENGINE");
+    const std::string_view name = e ? e : "";
+    if (name == "io_uring" || name == "uring") return engine::io_uring;
+    if (!name.empty() && name != "asio") {
+      std::fprintf(stderr, "netco: NETCO_ENGINE=%s is not an engine (asio, io_uring); using asio\n",
+                   e);
+    }
+    return engine::asio;
+  }();
+  return chosen;
+}
+
+/// Says once per process why a loop asked for io_uring runs on Asio instead.
+inline void engine_fallback(const std::string& why) noexcept {
+  static std::atomic<bool> said{false};
+  if (said.exchange(true)) return;
+  std::fprintf(stderr, "netco: io_uring engine unavailable (%s); running on the Asio engine\n",
+               why.c_str());
+}
+
 /// Intrusive link of a detached (spawned) coroutine, so the loop can destroy what is still
 /// suspended when it goes away instead of leaking the frames.
 struct root_link {
@@ -81,11 +115,23 @@ class loop {
   // One thread runs a loop and every socket belongs to one loop, so Asio's per-descriptor
   // locks guard nothing (−10% user-space instructions per echo round trip). Its scheduler
   // keeps its lock: post() and stop() stay safe from any thread.
-  loop() : io_(ASIO_CONCURRENCY_HINT_UNSAFE_IO) {
+  loop() : loop(detail::default_engine()) {}
+  /// A loop on the given engine; where io_uring is refused (no liburing at build time, an old
+  /// kernel, a seccomp filter), one line on stderr says so and the loop runs on Asio.
+  explicit loop(netco::engine e) : io_(ASIO_CONCURRENCY_HINT_UNSAFE_IO) {
     // Thread-locals die in reverse order of construction: made now, the frame cache outlives
     // a thread's default loop, whose teardown still frees frames into it.
     (void)detail::frame_cache::local();
     ignore_sigpipe();
+    if (e == netco::engine::io_uring) {
+      std::string why = "this program was built without it (liburing, NETCO_HAS_URING)";
+#if defined(NETCO_HAS_URING)
+      ring_ = detail::uring::open(io_, why);
+      if (!ring_) detail::engine_fallback(why);
+#else
+      detail::engine_fallback(why);
+#endif
+    }
   }
   ~loop() {
     // First everything that holds listeners lets go of them, so that tearing down frames and
@@ -98,6 +144,9 @@ class loop {
       h->unhook();
       h->on_loop_gone();
     }
+#if defined(NETCO_HAS_URING)
+    if (ring_) ring_->abandon_all();  // before the frames whose operations are in flight go
+#endif
     while (roots_.next != &roots_) roots_.next->frame.destroy();
   }
   loop(const loop&) = delete;
@@ -118,7 +167,12 @@ class loop {
     io_.restart();
     auto work = asio::make_work_guard(io_);
     schedule_exit_check();
-    io_.run();
+#if defined(NETCO_HAS_URING)
+    if (ring_)
+      ring_->run(io_);
+    else
+#endif
+      io_.run();
     if (std::exception_ptr e = std::exchange(error_, nullptr)) std::rethrow_exception(e);
   }
 
@@ -193,6 +247,18 @@ class loop {
   }
 
   asio::io_context& context() noexcept { return io_; }
+
+  /// The engine this loop runs on.
+  netco::engine engine() const noexcept {
+#if defined(NETCO_HAS_URING)
+    if (ring_) return netco::engine::io_uring;
+#endif
+    return netco::engine::asio;
+  }
+#if defined(NETCO_HAS_URING)
+  /// The io_uring engine's ring, or null on the Asio engine.
+  detail::uring* ring() const noexcept { return ring_.get(); }
+#endif
 
   /// A buffer shared by everything on this loop, for bytes that are used up before the caller
   /// next suspends (read them, write them on, done). It lets idle connections keep no read
@@ -278,6 +344,9 @@ class loop {
   detail::root_link roots_;
   hook_head hooks_;
   std::unique_ptr<std::byte[]> scratch_;
+#if defined(NETCO_HAS_URING)
+  std::unique_ptr<detail::uring> ring_;  // destroyed before io_, whose reactor it polls
+#endif
 };
 
 namespace detail {

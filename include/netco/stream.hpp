@@ -65,10 +65,16 @@ class basic_stream {
       std::error_code ignored;
       socket_.non_blocking(true, ignored);  // the write fast path depends on it
     }
+#if defined(NETCO_HAS_URING)
+    if (detail::uring* r = owner.ring(); r && socket_.is_open()) {
+      r->leave_reactor(socket_.native_handle());
+    }
+#endif
   }
   basic_stream(basic_stream&& other) noexcept
       : owner_(other.owner_), socket_(std::move(other.socket_)), at_eof_(other.at_eof_) {}
   basic_stream& operator=(basic_stream&& other) noexcept {
+    end_ring_operations();
     owner_ = other.owner_;
     socket_ = std::move(other.socket_);
     at_eof_ = other.at_eof_;
@@ -207,13 +213,17 @@ class basic_stream {
     ec = detail::normalize(ec);
   }
 
+  ~basic_stream() { end_ring_operations(); }
+
   /// Closes the socket; pending operations complete with std::errc::operation_canceled.
   void close() noexcept {
+    end_ring_operations();
     std::error_code ignored;
     socket_.close(ignored);
   }
   /// Closes with RST instead of FIN (SO_LINGER 0), as Node's resetAndDestroy().
   void reset() noexcept {
+    end_ring_operations();
     std::error_code ignored;
     socket_.set_option(asio::socket_base::linger(true, 0), ignored);
     socket_.close(ignored);
@@ -264,6 +274,16 @@ class basic_stream {
   loop& owner() const noexcept { return *owner_; }
 
  private:
+  // On the io_uring engine, before the descriptor closes: an operation in flight holds the
+  // socket open past close() and would never end; cancelled, it ends with operation_canceled.
+  void end_ring_operations() noexcept {
+#if defined(NETCO_HAS_URING)
+    if (detail::uring* r = owner_->ring(); r && socket_.is_open()) {
+      r->cancel_descriptor(socket_.native_handle());
+    }
+#endif
+  }
+
   loop* owner_;
   socket_type socket_;
   bool at_eof_ = false;  // the peer ended: reads return 0 without asking the reactor
@@ -316,7 +336,7 @@ class basic_acceptor {
   }
 
   void close() noexcept {
-    detail::close_listening(acceptor_);
+    detail::close_listening(*owner_, acceptor_);
     if (!owned_path_.empty()) {
       std::error_code ignored_remove;
       std::filesystem::remove(owned_path_, ignored_remove);

@@ -81,6 +81,45 @@ class io_cancellation {
   std::optional<asio::cancellation_signal> signal_;
 };
 
+#if defined(NETCO_HAS_URING)
+/// An awaiter's operation on the io_uring engine: what resume_handler does for Asio, from a
+/// completion's result (a count, or -errno). An awaiter whose operation takes several trips
+/// (a write that the socket buffer takes in parts) sets retry: it returns true when it
+/// queued the next trip itself.
+struct uring_wait_op final : uring_op {
+  io_state* state = nullptr;
+  uring* ring = nullptr;
+  bool (*retry)(uring_wait_op*, int result) = nullptr;
+  void* context = nullptr;  // retry's
+
+  uring_wait_op() noexcept : uring_op{&complete} {}
+
+  static void complete(uring_op* base, int result, unsigned) {
+    auto* self = static_cast<uring_wait_op*>(base);
+    if (self->retry && self->retry(self, result)) return;
+    io_state& s = *self->state;
+    if (result < 0) {
+      s.ec = std::error_code(-result, std::system_category());
+    } else {
+      s.ec.clear();
+      s.value = static_cast<std::size_t>(result);
+    }
+    if (s.cancel) s.cancel->clear();
+    loop* owner = s.owner;
+    const bool counted = s.counted;
+    s.waiter.resume();  // may destroy s
+    if (counted) owner->unref();
+  }
+  static void cancel(void* op) noexcept {
+    auto* self = static_cast<uring_wait_op*>(op);
+    try {
+      self->ring->cancel(self);
+    } catch (...) {  // no submission entry: the operation ends as it would have
+    }
+  }
+};
+#endif
+
 inline std::error_code canceled_error() noexcept {
   return std::make_error_code(std::errc::operation_canceled);
 }
@@ -130,6 +169,21 @@ class io_awaiter_base {
     }
     return true;
   }
+
+#if defined(NETCO_HAS_URING)
+  /// Starts the operation on the io_uring engine: prep(sqe) fills the submission.
+  template <class Prep>
+  void start_on_ring(uring& r, Prep&& prep) {
+    ring_op_.state = &state_;
+    ring_op_.ring = &r;
+    io_uring_sqe* sqe = r.entry();
+    prep(sqe);
+    r.queue(sqe, &ring_op_);
+    if (state_.counted) state_.owner->ref();
+    if (state_.cancel) state_.cancel->install(&uring_wait_op::cancel, &ring_op_);
+  }
+  uring_wait_op ring_op_;
+#endif
 
   io_state state_;
   io_cancellation cancellation_;

@@ -1,6 +1,8 @@
 // netco/detail/socket_transport.hpp: the transports under net::socket: netco's own socket
 // streams (pooled reads on the reactor, gathered writes) and any other byte_stream
 #pragma once
+#include <algorithm>     // min
+#include <cerrno>        // ENOBUFS
 #include <cstddef>       // size_t
 #include <memory>        // shared_ptr, make_shared
 #include <optional>      // optional: a client's stream exists once connected
@@ -36,6 +38,73 @@ auto socket_wait_readable(Stream& s, std::error_code& ec) {
     return s.wait_readable(ec);
 }
 
+#if defined(NETCO_HAS_URING)
+/// pooled_read on the io_uring engine: a receive that takes one of the ring's provided
+/// buffers when data arrives (uring::take_read), so a waiting socket holds none either, and
+/// calls owner->read_done as pooled_read does. Embedded in its owner, one read at a time.
+template <class Owner>
+class ring_read final : uring_op {
+ public:
+  ring_read() noexcept : uring_op{&complete, &abandon} {}
+  ring_read(const ring_read&) = delete;
+  ring_read& operator=(const ring_read&) = delete;
+
+  void start(uring& r, int fd, std::shared_ptr<Owner> owner, std::size_t size) {
+    io_uring_sqe* sqe = r.entry();
+    ring_ = &r;
+    fd_ = fd;
+    size_ = std::min(size, uring::buffer_size);
+    keep_ = std::move(owner);
+    prep(sqe);
+    r.queue(sqe, this);
+  }
+
+ private:
+  void prep(io_uring_sqe* sqe) noexcept {
+    if (own_) {  // the ring ran out of buffers: this read brought its own
+      io_uring_prep_recv(sqe, fd_, own_->data(), size_, 0);
+    } else {
+      io_uring_prep_recv(sqe, fd_, nullptr, size_, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = uring::buffer_group;
+    }
+  }
+  static void complete(uring_op* base, int result, unsigned flags) {
+    auto* self = static_cast<ring_read*>(base);
+    if (result == -ENOBUFS && !self->own_) {  // every provided buffer is out: read into one
+      self->own_ = spare_blocks::take(self->size_);
+      io_uring_sqe* sqe = self->ring_->entry();
+      self->prep(sqe);
+      self->ring_->queue(sqe, self);
+      return;
+    }
+    std::shared_ptr<Owner> owner = std::move(self->keep_);
+    buffer_block* own = std::exchange(self->own_, nullptr);
+    if (result > 0) {
+      const auto n = static_cast<std::size_t>(result);
+      buffer_block* b = own ? spare_blocks::shrink(own, n) : self->ring_->take_read(flags, n);
+      owner->read_done({}, b, n);
+      return;
+    }
+    spare_blocks::put_back(own);
+    owner->read_done(result == 0 ? std::error_code(asio::error::eof)
+                                 : std::error_code(-result, std::system_category()),
+                     nullptr, 0);
+  }
+  static void abandon(uring_op* base) noexcept {
+    auto* self = static_cast<ring_read*>(base);
+    buffer_block::release(std::exchange(self->own_, nullptr));
+    self->keep_.reset();
+  }
+
+  uring* ring_ = nullptr;
+  std::shared_ptr<Owner> keep_;  // released before the owner hears, so it may read again
+  buffer_block* own_ = nullptr;
+  std::size_t size_ = 0;
+  int fd_ = -1;
+};
+#endif
+
 /// A socket over one of netco's own socket streams, netco::basic_stream<Protocol>: reads are
 /// pooled_read operations on the reactor (no buffer held while waiting), writes one writev.
 /// A client's socket exists before its stream: connect() fills it in.
@@ -54,6 +123,12 @@ class native_socket_state final : public socket_state {
 
  protected:
   void transport_read(std::size_t max) override {
+#if defined(NETCO_HAS_URING)
+    if (uring* r = owner_->ring()) {
+      return ring_reader_.start(*r, stream_->asio_socket().native_handle(), shared_from_this(),
+                                max);
+    }
+#endif
     reader_.start(stream_->asio_socket(), shared_from_this(), max);
   }
   std::size_t transport_try_write(std::span<const std::span<const std::byte>> buffers,
@@ -61,6 +136,9 @@ class native_socket_state final : public socket_state {
     return stream_->try_write_some(buffers, ec);
   }
   void transport_write(std::span<const std::span<const std::byte>> buffers) override {
+#if defined(NETCO_HAS_URING)
+    if (owner_->ring()) return spawn_now(*owner_, write_rest(shared_from_this(), buffers));
+#endif
     asio::async_write(stream_->asio_socket(), gather_buffers(buffers),
                       [self = shared_from_this()](const std::error_code& ec, std::size_t) {
                         self->write_done(normalize(ec));
@@ -77,6 +155,11 @@ class native_socket_state final : public socket_state {
         stream_->close();
     }
     if (connecting_socket_) {
+#if defined(NETCO_HAS_URING)
+      if (uring* r = owner_->ring(); r && connecting_socket_->is_open()) {
+        r->cancel_descriptor(connecting_socket_->native_handle());
+      }
+#endif
       std::error_code ignored;
       connecting_socket_->close(ignored);  // the pending connect ends
     }
@@ -107,9 +190,23 @@ class native_socket_state final : public socket_state {
   }
 
  private:
+#if defined(NETCO_HAS_URING)
+  // What the socket buffer did not take, on the ring: the stream's write waits and sends.
+  task<> write_rest(std::shared_ptr<socket_state> self,
+                    std::span<const std::span<const std::byte>> buffers) {
+    (void)self;
+    std::error_code ec;
+    co_await stream_->write_all(buffers, ec);
+    write_done(ec);
+  }
+#endif
+
   std::optional<stream_type> stream_;
   typename stream_type::socket_type* connecting_socket_ = nullptr;  // while connect_to runs
   pooled_read<socket_state> reader_;
+#if defined(NETCO_HAS_URING)
+  ring_read<socket_state> ring_reader_;
+#endif
 };
 
 /// A socket over any other byte_stream (a TLS stream, a user's own): a read waits for the

@@ -257,7 +257,7 @@ NETCO_DECL void server_core::on_loop_gone() noexcept {
 }
 
 NETCO_DECL void server_core::close_acceptor() noexcept {
-  if (acceptor_) close_listening(*acceptor_);
+  if (acceptor_) close_listening(*owner_, *acceptor_);
   remove_path();
 }
 
