@@ -27,9 +27,19 @@ const browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu',
   { stdio: ['ignore', 'ignore', 'pipe'] });
 const finish = (code, why) => {
   if (why) console.error('ws_chat_browser: ' + why);
+  // Chromium's helper processes may still write to the profile for a moment after the
+  // browser is killed: retry its removal, and never let the cleanup decide the result.
+  const cleanUp = () => {
+    try {
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (e) {
+      console.error(`ws_chat_browser: could not remove ${profile}: ${e.message}`);
+    }
+    process.exit(code);
+  };
+  if (browser.exitCode !== null || browser.signalCode !== null) return cleanUp();
+  browser.once('exit', cleanUp);
   browser.kill('SIGKILL');
-  fs.rmSync(profile, { recursive: true, force: true });
-  process.exit(code);
 };
 setTimeout(() => finish(1, 'timed out'), 40000).unref();
 

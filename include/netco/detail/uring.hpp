@@ -212,11 +212,15 @@ class uring {
         reap();
         continue;
       }
-      const struct unarm {
-        uring* r;
-        ~unarm() { r->disarm(); }
-      } waiting{this};
-      submit_and_wait();
+      {
+        // Disarmed before the completions run: a post they make is seen before the next
+        // wait, and must not interrupt Asio's reactor (a system call) to wake the ring.
+        const struct unarm {
+          uring* r;
+          ~unarm() { r->disarm(); }
+        } waiting{this};
+        submit_and_wait();
+      }
       reap();
     }
   }
