@@ -38,6 +38,7 @@ const finish = (code, why) => {
     process.exit(code);
   };
   if (browser.exitCode !== null || browser.signalCode !== null) return cleanUp();
+  browser.removeAllListeners('exit');  // its own end is no longer news
   browser.once('exit', cleanUp);
   browser.kill('SIGKILL');
 };

@@ -16,13 +16,14 @@
 #include <cerrno>        // ENOBUFS, EINTR
 #include <cstddef>       // size_t
 #include <cstdio>        // fprintf: why io_uring is not used, once
-#include <cstdlib>       // getenv: NETCO_ENGINE
+#include <cstdlib>       // getenv, strtoul: NETCO_URING_SEND, NETCO_URING_BUFFERS
 #include <cstring>       // memcpy, strerror
 #include <memory>        // unique_ptr
 #include <stdexcept>     // logic_error: a ring used from two threads
 #include <string_view>   // string_view
 #include <system_error>  // system_error
 #include <thread>        // this_thread::get_id: the ring's thread
+#include <vector>        // vector: the provided buffers
 
 #include "netco/buffer.hpp"
 #include "netco/detail/asio.hpp"
@@ -74,9 +75,10 @@ struct uring_op {
 class uring {
  public:
   /// The size of the provided buffers reads take when data is there (net::socket's default
-  /// read_buffer_size), and how many the ring holds.
+  /// read_buffer_size), and how many the ring holds by default (NETCO_URING_BUFFERS: another
+  /// power of two up to 32,768; with few, the tests reach the reads that bring their own).
   static constexpr std::size_t buffer_size = 64 * 1024;
-  static constexpr unsigned buffer_count = 64;
+  static constexpr unsigned default_buffer_count = 64;
 
   /// A ring for a loop over io, or null (and why in `why`) where io_uring is refused.
   static std::unique_ptr<uring> open(asio::io_context& io, std::string& why) {
@@ -99,6 +101,12 @@ class uring {
       return nullptr;
     }
     r->ring_open_ = true;
+    if (const char* n = std::getenv("NETCO_URING_BUFFERS")) {
+      const unsigned long count = std::strtoul(n, nullptr, 10);
+      if (count > 0 && count <= 32768 && (count & (count - 1)) == 0) {
+        r->buffer_count_ = static_cast<unsigned>(count);
+      }
+    }
     // How a coroutine's write goes out (docs/performance.md measures each): NETCO_URING_SEND=
     // ring: submitted with the loop's next wait; direct: a send() at once; auto (default): on
     // the ring when the loop turn has other completions to run, else at once.
@@ -116,7 +124,7 @@ class uring {
     if (!ring_open_) return;
     io_uring_queue_exit(&ring_);  // the kernel drops what is still in flight
     if (buffers_) munmap(buffers_, buffer_ring_bytes());
-    for (buffer_block* b : provided_) buffer_block::release(b);
+    for (buffer_block* b : provided_) buffer_block::release(b);  // (null ones: never enabled)
   }
 
   /// Whether a coroutine's single-buffer write is submitted to the ring rather than sent at
@@ -274,7 +282,7 @@ class uring {
     uring* ring = nullptr;
   };
 
-  std::size_t buffer_ring_bytes() const noexcept { return buffer_count * sizeof(io_uring_buf); }
+  std::size_t buffer_ring_bytes() const noexcept { return buffer_count_ * sizeof(io_uring_buf); }
 
   // On the loop's thread, at its first submission: the ring is bound to that thread.
   void enable() {
@@ -291,20 +299,22 @@ class uring {
     buffers_ = static_cast<io_uring_buf_ring*>(mem);
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<unsigned long>(mem);
-    reg.ring_entries = buffer_count;
+    reg.ring_entries = buffer_count_;
     reg.bgid = buffer_group;
     if (int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc < 0) {
       throw std::system_error(-rc, std::system_category(), "io_uring: provided buffers");
     }
     io_uring_buf_ring_init(buffers_);
-    for (unsigned id = 0; id < buffer_count; ++id) {
+    provided_.assign(buffer_count_, nullptr);
+    for (unsigned id = 0; id < buffer_count_; ++id) {
       provided_[id] = buffer_block::create(buffer_size);
       provide(id);
     }
   }
   void provide(unsigned id) noexcept {
     io_uring_buf_ring_add(buffers_, provided_[id]->data(), buffer_size,
-                          static_cast<unsigned short>(id), io_uring_buf_ring_mask(buffer_count), 0);
+                          static_cast<unsigned short>(id), io_uring_buf_ring_mask(buffer_count_),
+                          0);
     io_uring_buf_ring_advance(buffers_, 1);
   }
 
@@ -400,7 +410,8 @@ class uring {
   send_mode send_mode_ = send_mode::automatic;
   static constexpr std::size_t busy_in_flight = 8;
   io_uring_buf_ring* buffers_ = nullptr;
-  buffer_block* provided_[buffer_count] = {};
+  unsigned buffer_count_ = default_buffer_count;
+  std::vector<buffer_block*> provided_;  // by buffer id, once enabled
 };
 
 }  // namespace netco::detail
