@@ -11,10 +11,8 @@
 
 namespace netco_test {
 
-/// Sends raw bytes on a fresh connection to 127.0.0.1:port and reads until the server closes it.
-inline netco::task<std::string> raw_exchange(std::uint16_t port, std::string bytes) {
-  netco::tcp::stream s = co_await netco::tcp::connect("127.0.0.1", port);
-  co_await s.write_all(bytes);
+/// Everything s reads until the peer closes it (or the read fails).
+inline netco::task<std::string> read_to_end(netco::tcp::stream& s) {
   std::string out;
   std::vector<char> buf(64 * 1024);
   for (;;) {
@@ -24,6 +22,13 @@ inline netco::task<std::string> raw_exchange(std::uint16_t port, std::string byt
     out.append(buf.data(), n);
   }
   co_return out;
+}
+
+/// Sends raw bytes on a fresh connection to 127.0.0.1:port and reads until the server closes it.
+inline netco::task<std::string> raw_exchange(std::uint16_t port, std::string bytes) {
+  netco::tcp::stream s = co_await netco::tcp::connect("127.0.0.1", port);
+  co_await s.write_all(bytes);
+  co_return co_await read_to_end(s);
 }
 
 }  // namespace netco_test

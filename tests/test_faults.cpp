@@ -31,6 +31,7 @@
 #include "netco/timer.hpp"
 #include "netco/when_all.hpp"
 #include "netco/worker_pool.hpp"
+#include "raw_exchange.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -135,14 +136,7 @@ netco::tcp::stream adopt(int fd) {
 task<std::string> exchange(netco::tcp::stream s, std::string request, bool half_close) {
   co_await s.write_all(request);
   if (half_close) s.shutdown_send();
-  std::string out;
-  std::vector<char> buf(64 * 1024);
-  for (;;) {
-    std::error_code ec;
-    const std::size_t n = co_await s.read_some(std::span(buf), ec);
-    if (n == 0 || ec) break;
-    out.append(buf.data(), n);
-  }
+  std::string out = co_await netco_test::read_to_end(s);
   s.close();  // now, not when the frame goes (when_all keeps finished ones): frees the fd
   co_return out;
 }

@@ -5,33 +5,23 @@ example with SIGINT and checks it exits cleanly.
 usage: run_example.py EXAMPLE_BINARY -- CLIENT_COMMAND... (the text {PORT} is replaced)
 Exit status: the client's, or 1 if the example failed to start or to shut down cleanly.
 """
-import re
 import signal
 import subprocess
 import sys
-import time
+
+from interop_util import start_example
 
 
 def main() -> int:
     sep = sys.argv.index("--")
     example, client = sys.argv[1:sep], sys.argv[sep + 1:]
-    server = subprocess.Popen(example + ["0"], stdout=subprocess.PIPE, text=True)
-    port = None
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        if not line:
-            break
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = m.group(1)
-            break
-    if port is None:
-        server.kill()
-        print(f"{example[0]} did not print 'listening on 127.0.0.1:PORT'", file=sys.stderr)
+    try:
+        server, port = start_example(example)
+    except AssertionError as e:
+        print(e, file=sys.stderr)
         return 1
     try:
-        rc = subprocess.run([a.replace("{PORT}", port) for a in client], timeout=120).returncode
+        rc = subprocess.run([a.replace("{PORT}", str(port)) for a in client], timeout=120).returncode
     except subprocess.TimeoutExpired:
         print("client timed out", file=sys.stderr)
         rc = 1
